@@ -1,0 +1,261 @@
+"""Message types of the pure-Python parser twin (see docs/parser-contract.md, "Message API").
+
+A parsed message keeps its own bytes and decodes its fields only when first asked: a consumer
+that reads just ``name`` never pays for the fields. ``FieldLookup`` holds the whole lookup API
+over a list of ``(key, value)`` pairs, so ``messages.Action`` reuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+__all__ = ["Event", "FieldLookup", "Message", "Response", "ascii_fold", "decode"]
+
+_MISSING = object()
+
+
+def decode(data: bytes) -> str:
+    """Decode wire bytes losslessly (the contract's single decoding rule)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def ascii_fold(text: str) -> str:
+    """Fold A-Z to a-z and nothing else (``str.lower`` would also fold non-ASCII letters)."""
+    if text.isascii():
+        return text.lower()
+    # bytes.lower() touches ASCII only; surrogateescape makes the round trip exact.
+    return text.encode("utf-8", "surrogateescape").lower().decode("utf-8", "surrogateescape")
+
+
+class FieldLookup:
+    """Case-insensitive, order-keeping lookups over ``(key, value)`` pairs.
+
+    Subclasses provide ``_pairs()`` (every pair, in line order) and ``_index()``
+    (ASCII-folded key -> first value).
+    """
+
+    __slots__ = ()
+
+    def _pairs(self) -> list[tuple[str, str]]:  # pragma: no cover - always overridden
+        raise NotImplementedError
+
+    def _index(self) -> dict[str, str]:  # pragma: no cover - always overridden
+        raise NotImplementedError
+
+    def get_field_value(self, key: str) -> str | None:
+        """First value of ``key`` (ASCII case-insensitive), or ``None``."""
+        return self._index().get(ascii_fold(key))
+
+    def get_field_values(self, key: str) -> list[str]:
+        """Every value of ``key``, in line order."""
+        folded = ascii_fold(key)
+        return [v for k, v in self._pairs() if k == key or ascii_fold(k) == folded]
+
+    def get_all(self, key: str) -> list[str]:
+        return self.get_field_values(key)
+
+    def get_field_variables(self, key: str) -> dict[str, str]:
+        """Values of ``key`` as ``name=value`` pairs; no ``=`` gives ``""``; later names win."""
+        result: dict[str, str] = {}
+        for value in self.get_field_values(key):
+            name, _, val = value.partition("=")
+            result[name] = val
+        return result
+
+    def get_fields(self) -> dict[str, str | list[str]]:
+        """Fields grouped case-insensitively under the first spelling; lists when repeated."""
+        result: dict[str, str | list[str]] = {}
+        spelling: dict[str, str] = {}
+        for key, value in self._pairs():
+            folded = ascii_fold(key)
+            first = spelling.get(folded)
+            if first is None:
+                spelling[folded] = key
+                result[key] = value
+            else:
+                current = result[first]
+                if isinstance(current, list):
+                    current.append(value)
+                else:
+                    result[first] = [current, value]
+        return result
+
+    def to_dict(self) -> dict[str, str | list[str]]:
+        return self.get_fields()
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._pairs())
+
+    def keys(self) -> list[str]:
+        return [k for k, _ in self._pairs()]
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        value = self.get_field_value(key)
+        return default if value is None else value
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get_field_value(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get_field_value(key) is not None
+
+    def __len__(self) -> int:
+        return len(self._pairs())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+
+def _parse_lines(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Split decoded header text (each line ending in LF) into fields and colon-less lines."""
+    if text.count("\n") == text.count("\r\n"):
+        lines = text.split("\r\n")
+    else:
+        lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
+    lines.pop()  # the text ends with a line end: the last piece is ""
+    parts = [line.partition(":") for line in lines]
+    items = [(key, value.removeprefix(" ")) for key, sep, value in parts if sep]
+    if len(items) == len(parts):
+        return items, []
+    return items, [key for key, sep, _ in parts if not sep]
+
+
+def _first_index(items: list[tuple[str, str]], ascii_only: bool) -> dict[str, str]:
+    """Folded key -> first value; built from the end so the first occurrence wins."""
+    if ascii_only:
+        return {k.lower(): v for k, v in reversed(items)}
+    return {ascii_fold(k): v for k, v in reversed(items)}
+
+
+# The public ABCs import nothing from here but FieldLookup, which is defined above; importing
+# them now works whichever of the two modules is imported first.
+from .messages import Event as _AbcEvent  # noqa: E402
+from .messages import Message as _AbcMessage  # noqa: E402
+from .messages import Response as _AbcResponse  # noqa: E402
+
+
+class Message(FieldLookup, _AbcMessage):
+    """A parsed message (kind ``"action"`` or ``"unknown"``); base of Event and Response."""
+
+    __slots__ = ("_action_id", "_ascii", "_extra", "_first", "_head", "_items", "_kind", "_name", "_raw")
+
+    def __init__(self, raw: bytes, head: int, kind: str, name: str | None) -> None:
+        self._raw = raw
+        self._head = head  # raw[:head] holds the field lines (for Follows: the header lines)
+        self._kind = kind
+        self._name = name
+        self._action_id: object = _MISSING
+        self._items: list[tuple[str, str]] | None = None  # decoded on first use
+        self._first: dict[str, str] | None = None
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    def _pairs(self) -> list[tuple[str, str]]:
+        items = self._items
+        if items is None:
+            head = self._raw[: self._head]
+            items, self._extra = _parse_lines(decode(head))
+            self._items = items
+            self._ascii = head.isascii()
+        return items
+
+    def _index(self) -> dict[str, str]:
+        first = self._first
+        if first is None:
+            first = self._first = _first_index(self._pairs(), self._ascii)
+        return first
+
+    @property
+    def raw(self) -> bytes:
+        return self._raw
+
+    @property
+    def action_id(self) -> str | None:
+        value = self._action_id
+        if value is _MISSING:
+            value = self._action_id = self._find_action_id()
+        return value  # type: ignore[return-value]
+
+    def _find_action_id(self) -> str | None:
+        if self._items is None:
+            # Search the bytes: cheaper than decoding every field of the message.
+            head = self._raw[: self._head]
+            lowered = head.lower()
+            if lowered.startswith(b"actionid:"):
+                start = 9
+            else:
+                start = lowered.find(b"\nactionid:")
+                if start < 0:
+                    return None
+                start += 10
+            end = head.index(b"\n", start)
+            if head[end - 1 : end] == b"\r" and end > start:
+                end -= 1
+            if head[start : start + 1] == b" ":
+                start += 1
+            return decode(head[start:end])
+        return self._index().get("actionid")
+
+    def get_action_id(self) -> str | None:
+        return self.action_id
+
+    @property
+    def extra_lines(self) -> list[str]:
+        self._pairs()
+        return list(self._extra)
+
+    def __repr__(self) -> str:
+        action_id = self.action_id
+        parts = [type(self).__name__]
+        if self.name is not None:
+            parts.append(self.name)
+        if action_id is not None:
+            parts.append(f"ActionID={action_id}")
+        parts.append(f"fields={len(self)}")
+        return "<" + " ".join(parts) + ">"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _AbcMessage):
+            return NotImplemented
+        return type(self).__name__ == type(other).__name__ and self._raw == other.raw
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._raw))
+
+
+class Event(Message, _AbcEvent):
+    """A message whose first field is ``Event``."""
+
+    __slots__ = ()
+
+    def get_name(self) -> str | None:
+        return self.name
+
+
+class Response(Message, _AbcResponse):
+    """A message whose first field is ``Response``; may carry command output."""
+
+    __slots__ = ("_output",)
+
+    def __init__(self, raw: bytes, head: int, kind: str, name: str | None, output: str | None = None) -> None:
+        super().__init__(raw, head, kind, name)
+        self._output = output  # the legacy (Follows) body text, else None
+
+    def get_command_output(self) -> str | None:
+        if self._output is not None:
+            return self._output
+        values = self.get_field_values("Output")
+        return "\n".join(values) if values else None
+
+    @property
+    def command_output(self) -> str | None:
+        return self.get_command_output()

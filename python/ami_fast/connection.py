@@ -1,0 +1,480 @@
+"""AmiConnection: the sans-IO core of a client connection (no I/O, no clock).
+
+It owns the parser, the ActionID space, the pending-request map, open event lists
+(Collections) and follow-up subscriptions, and routes every parsed message:
+
+- only **responses** resolve requests (by ActionID, whatever the order);
+- ``EventList: start`` on any response opens a Collection; items join it **by ActionID**;
+  it ends on ``EventList: Complete|cancelled`` (case-insensitive), or, for old servers that
+  send no ``EventList`` field, on the end event named in :data:`LEGACY_LIST_END`;
+- an event carrying a pending follow-up's ActionID (``OriginateResponse``) goes to it;
+- everything else is a normal event (a ``UserEvent`` echo of our ActionID included).
+
+``receive_data(chunk)`` returns the routed items in arrival order: bare event messages (the
+hot path allocates nothing per event) and the small control records defined below.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Union
+
+from ._select import Parser as _DefaultParser
+from .collection import Collection
+from .errors import (
+    ActionError,
+    AuthenticationError,
+    MessageTooLargeError,
+    PermissionDeniedError,
+    ProtocolError,
+    UnexpectedMessageError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from .messages import Action, Event, Response
+
+__all__ = [
+    "LEGACY_LIST_END",
+    "AmiConnection",
+    "ErrorReport",
+    "FollowUp",
+    "Goodbye",
+    "ListStarted",
+    "RequestDone",
+    "RequestFailed",
+    "Stats",
+]
+
+# Old servers (<= 12) answer some list actions with "... will follow" and no EventList field.
+# Only used when the response has no EventList and its Message says "follow": guessing
+# list-ness from the Message alone hangs when wrong (panoramisk#54).
+LEGACY_LIST_END: dict[str, str] = {
+    "agents": "AgentsComplete",
+    "coreshowchannels": "CoreShowChannelsComplete",
+    "dbget": "DBGetComplete",
+    "iaxpeers": "PeerlistComplete",
+    "iaxregistry": "RegistrationsComplete",
+    "parkedcalls": "ParkedCallsComplete",
+    "queuestatus": "QueueStatusComplete",
+    "queuesummary": "QueueSummaryComplete",
+    "showdialplan": "ShowDialPlanComplete",
+    "sippeers": "PeerlistComplete",
+    "sipshowregistry": "RegistrationsComplete",
+    "status": "StatusComplete",
+    "voicemailuserslist": "VoicemailUserEntryComplete",
+}
+
+_TOMBSTONES_MAX = 4096
+
+
+@dataclass
+class Stats:
+    """Counters of one client connection. Every drop or anomaly is counted here."""
+
+    messages_received: int = 0
+    responses_received: int = 0
+    events_received: int = 0
+    list_items_received: int = 0
+    follow_ups_received: int = 0
+    requests_sent: int = 0
+    requests_timed_out: int = 0
+    unexpected_responses: int = 0
+    late_responses: int = 0
+    late_list_items: int = 0
+    protocol_errors: int = 0
+    unknown_messages: int = 0
+    list_items_mismatches: int = 0
+    events_dispatched: int = 0
+    events_dropped: int = 0
+    events_discarded_at_close: int = 0
+    stream_events_dropped: int = 0
+    callback_errors: int = 0
+    errors_dropped: int = 0
+    dispatch_queue_high_water: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(slots=True)
+class RequestDone:
+    """A request finished: ``result`` is its Response, or its Collection for a list."""
+
+    action_id: str
+    result: Response | Collection
+
+
+@dataclass(slots=True)
+class RequestFailed:
+    """A request failed (``ActionError``, a closed connection, a list cap)."""
+
+    action_id: str
+    error: BaseException
+
+
+@dataclass(slots=True)
+class ListStarted:
+    """A response opened an event list; the request now waits for its end."""
+
+    action_id: str
+    collection: Collection
+
+
+@dataclass(slots=True)
+class FollowUp:
+    """An event matched a follow-up subscription (e.g. ``OriginateResponse``)."""
+
+    action_id: str
+    event: Event
+
+
+@dataclass(slots=True)
+class ErrorReport:
+    """Something to tell the ``error`` listeners about; never fatal."""
+
+    error: BaseException
+
+
+@dataclass(slots=True)
+class Goodbye:
+    """The server said ``Response: Goodbye``; it is about to close the connection."""
+
+    response: Response
+
+
+Item = Union["Event", RequestDone, RequestFailed, ListStarted, FollowUp, ErrorReport, Goodbye]
+
+
+class _Pending:
+    __slots__ = ("action_id", "collection", "end_event", "login", "max_items", "name")
+
+    def __init__(self, action_id: str, name: str, end_event: str | None, max_items: int) -> None:
+        self.action_id = action_id
+        self.name = name
+        self.login = name.lower() == "login"
+        self.end_event = end_event.lower() if end_event else None
+        self.max_items = max_items
+        self.collection: Collection | None = None
+
+
+def _new_prefix() -> str:
+    # 80 random bits: unguessable by other clients whose events echo their own ActionIDs.
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()
+
+
+class AmiConnection:
+    """Sans-IO AMI client state machine. See the module docstring for the routing rules."""
+
+    def __init__(
+        self,
+        *,
+        parser: Any = None,
+        max_pending: int = 10_000,
+        list_max_items: int = 100_000,
+        linger_max: int = 10_000,
+    ) -> None:
+        self._parser = parser if parser is not None else _DefaultParser()
+        self.prefix = _new_prefix()
+        self._counter = 0
+        self.max_pending = max_pending
+        self.list_max_items = list_max_items
+        self.linger_max = linger_max
+        self._pending: dict[str, _Pending] = {}
+        self._lists: dict[str, _Pending] = {}  # the subset of _pending with an open list
+        # action_id -> True when a late list's items must be swallowed too.
+        self._tombstones: OrderedDict[str, bool] = OrderedDict()
+        self._linger: dict[str, frozenset[str] | None] = {}
+        self.stats = Stats()
+        self.goodbye = False
+        self.closed = False
+
+    # -- inputs -------------------------------------------------------------------------
+
+    @property
+    def version(self) -> str | None:
+        """The AMI version from the banner, once seen."""
+        return self._parser.version  # type: ignore[no-any-return]
+
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def is_pending(self, action_id: str) -> bool:
+        return action_id in self._pending
+
+    def next_action_id(self) -> str:
+        self._counter += 1
+        return f"{self.prefix}-{self._counter}"
+
+    def send_action(
+        self, action: Action, *, end_event: str | None = None, list_max_items: int | None = None
+    ) -> tuple[str, bytes]:
+        """Register ``action`` as pending and return ``(action_id, bytes to write)``.
+
+        An action without an ActionID gets one; a caller's own ActionID is honoured unless it
+        is already pending (``UsageError``). Nothing is registered if encoding fails.
+        ``end_event`` names the end event of a list whose response carries no ``EventList``.
+        """
+        if self.closed:
+            raise UsageError("the connection is closed")
+        action_id = action.action_id
+        if action_id is None:
+            action = action.with_action_id(self.next_action_id())
+            action_id = action.action_id
+            assert action_id is not None
+        elif action_id in self._pending:
+            raise UsageError(f"ActionID {action_id!r} is already pending on this connection")
+        if len(self._pending) >= self.max_pending:
+            raise UsageError(f"too many requests in flight (max_pending={self.max_pending})")
+        data = action.get_message_serialized()  # raises InvalidActionError before registering
+        self._tombstones.pop(action_id, None)
+        self._pending[action_id] = _Pending(
+            action_id,
+            action.name,
+            end_event,
+            self.list_max_items if list_max_items is None else list_max_items,
+        )
+        self.stats.requests_sent += 1
+        return action_id, data
+
+    def cancel(self, action_id: str) -> Collection | None:
+        """Forget a pending request (timeout, caller cancelled). A late reply is dropped and
+        counted (``late_responses``) rather than reported as unexpected. Returns the partial
+        Collection if a list was open."""
+        pending = self._pending.pop(action_id, None)
+        if pending is None:
+            return None
+        coll = pending.collection
+        self._lists.pop(action_id, None)
+        self._tombstone(action_id, coll is not None)
+        if coll is not None:
+            coll.partial = True
+        return coll
+
+    def add_follow_up(self, action_id: str, event_names: frozenset[str] | None) -> None:
+        """Route the next event with this ActionID (and one of these names, lower-case) to a
+        :class:`FollowUp` item instead of the event stream."""
+        if action_id not in self._linger and len(self._linger) >= self.linger_max:
+            raise UsageError(f"too many follow-up subscriptions (linger_max={self.linger_max})")
+        self._linger[action_id] = event_names
+
+    def remove_follow_up(self, action_id: str) -> None:
+        self._linger.pop(action_id, None)
+
+    def receive_data(self, data: bytes) -> list[Item]:
+        """Feed one chunk (``b""`` = EOF) and return the routed items in arrival order."""
+        out: list[Item] = []
+        stats = self.stats
+        if not data:
+            for err in self._parser.feed_eof():
+                stats.protocol_errors += 1
+                out.append(ErrorReport(err))
+            return out
+        msgs = self._parser.feed(data)
+        stats.messages_received += len(msgs)
+        lists = self._lists
+        linger = self._linger
+        tombstones = self._tombstones
+        for msg in msgs:
+            try:
+                kind = msg.kind
+            except AttributeError:
+                self._protocol_error(msg, out)
+                continue
+            if kind == "event":
+                aid = msg.action_id
+                if aid is not None and (aid in lists or aid in linger or aid in tombstones):
+                    self._route_event(msg, aid, out)
+                else:
+                    stats.events_received += 1
+                    out.append(msg)
+            elif kind == "response":
+                self._route_response(msg, out)
+            else:
+                stats.unknown_messages += 1
+                out.append(
+                    ErrorReport(
+                        ProtocolError(
+                            "message is neither an event nor a response",
+                            excerpt=msg.raw[:64],
+                            action_id=msg.action_id,
+                            raw=msg.raw,
+                        )
+                    )
+                )
+        return out
+
+    def fail_all(self, error: BaseException) -> list[Item]:
+        """The connection is gone: fail every pending request and open list with ``error``
+        (open Collections are marked partial) and drop follow-up subscriptions."""
+        self.closed = True
+        out: list[Item] = []
+        for pending in self._pending.values():
+            if pending.collection is not None:
+                pending.collection.partial = True
+            out.append(RequestFailed(pending.action_id, error))
+        self._pending.clear()
+        self._lists.clear()
+        self._linger.clear()
+        return out
+
+    # -- routing ------------------------------------------------------------------------
+
+    def _protocol_error(self, err: Any, out: list[Item]) -> None:
+        self.stats.protocol_errors += 1
+        aid: str | None = getattr(err, "action_id", None)
+        raw = getattr(err, "raw", None) or b""
+        pending = self._pending.get(aid) if aid is not None else None
+        if (
+            aid is not None
+            and pending is not None
+            and pending.collection is None
+            and raw[:9].lower() == b"response:"
+        ):
+            # A malformed reply to a pending request: fail it now instead of timing out.
+            del self._pending[aid]
+            out.append(RequestFailed(aid, err))
+            return
+        out.append(ErrorReport(err))
+
+    def _route_response(self, msg: Response, out: list[Item]) -> None:
+        self.stats.responses_received += 1
+        aid = msg.action_id
+        pending = self._pending.get(aid) if aid is not None else None
+        status = (msg.name or "").lower()
+        if status == "goodbye":
+            self.goodbye = True
+            out.append(Goodbye(msg))
+        if pending is None or pending.collection is not None:
+            if aid is not None and aid in self._tombstones:
+                self.stats.late_responses += 1
+                if _eventlist(msg) == "start":
+                    self._tombstones[aid] = True
+                return
+            self.stats.unexpected_responses += 1
+            text = "response without an ActionID" if aid is None else "response matches no pending request"
+            out.append(
+                ErrorReport(UnexpectedMessageError(text, response=msg, action_id=aid, excerpt=msg.raw[:64]))
+            )
+            return
+        assert aid is not None
+        if status == "error":
+            del self._pending[aid]
+            out.append(RequestFailed(aid, _action_error(msg, pending)))
+            return
+        eventlist = _eventlist(msg)
+        end_event = pending.end_event
+        if eventlist == "start" or (
+            eventlist is None
+            and status == "success"
+            and (
+                end_event is not None
+                or (
+                    pending.name.lower() in LEGACY_LIST_END
+                    and "follow" in (msg.get_field_value("Message") or "").lower()
+                )
+            )
+        ):
+            if end_event is None and eventlist is None:
+                pending.end_event = LEGACY_LIST_END[pending.name.lower()].lower()
+            coll = Collection(msg)
+            pending.collection = coll
+            self._lists[aid] = pending
+            out.append(ListStarted(aid, coll))
+            return
+        del self._pending[aid]
+        out.append(RequestDone(aid, msg))
+
+    def _route_event(self, msg: Event, aid: str, out: list[Item]) -> None:
+        stats = self.stats
+        pending = self._lists.get(aid)
+        if pending is not None:
+            coll = pending.collection
+            assert coll is not None
+            eventlist = _eventlist(msg)
+            if eventlist is not None and eventlist != "start":
+                if eventlist == "cancelled":
+                    coll.cancelled = True
+                else:
+                    coll.complete = True
+                self._finish_list(pending, coll, msg, out)
+                return
+            if pending.end_event is not None and (msg.name or "").lower() == pending.end_event:
+                coll.complete = True
+                self._finish_list(pending, coll, msg, out)
+                return
+            stats.list_items_received += 1
+            if len(coll) >= pending.max_items:
+                self.cancel(aid)
+                out.append(
+                    RequestFailed(
+                        aid,
+                        MessageTooLargeError(
+                            f"event list exceeds list_max_items ({pending.max_items})", action_id=aid
+                        ),
+                    )
+                )
+                return
+            coll._append(msg)
+            return
+        if aid in self._linger:
+            names = self._linger[aid]
+            if names is None or (msg.name or "").lower() in names:
+                del self._linger[aid]
+                stats.follow_ups_received += 1
+                out.append(FollowUp(aid, msg))
+                return
+        if self._tombstones.get(aid):
+            # An item (or the end) of a list whose request was cancelled or timed out.
+            stats.late_list_items += 1
+            ev = _eventlist(msg)
+            if ev is not None and ev != "start":
+                del self._tombstones[aid]
+            return
+        stats.events_received += 1
+        out.append(msg)
+
+    def _finish_list(self, pending: _Pending, coll: Collection, end: Event, out: list[Item]) -> None:
+        aid = pending.action_id
+        del self._pending[aid]
+        del self._lists[aid]
+        coll.complete_event = end
+        count = end.get_field_value("ListItems")
+        if count is not None and count.strip().isdigit():
+            coll.list_items = int(count)
+            if coll.list_items != len(coll):
+                self.stats.list_items_mismatches += 1
+                out.append(
+                    ErrorReport(
+                        ProtocolError(
+                            f"event list announced ListItems: {coll.list_items} "
+                            f"but {len(coll)} entries arrived",
+                            action_id=aid,
+                            excerpt=end.raw[:64],
+                        )
+                    )
+                )
+        out.append(RequestDone(aid, coll))
+
+    def _tombstone(self, action_id: str, is_list: bool) -> None:
+        self._tombstones[action_id] = is_list
+        if len(self._tombstones) > _TOMBSTONES_MAX:
+            self._tombstones.popitem(last=False)
+
+
+def _eventlist(msg: Any) -> str | None:
+    value = msg.get_field_value("EventList")
+    return value.strip().lower() if value is not None else None
+
+
+def _action_error(msg: Response, pending: _Pending) -> ActionError:
+    if pending.login:
+        return AuthenticationError(msg)
+    message = (msg.get_field_value("Message") or "").strip()
+    if message.lower() == "permission denied":
+        return PermissionDeniedError(msg)
+    return ActionError(msg)

@@ -1,0 +1,760 @@
+"""Test kit: ``FakeAsterisk``, an in-process AMI server on loopback that speaks like Asterisk 22.
+
+::
+
+    from ami_fast.testing import FakeAsterisk
+
+    async def test_ping():
+        async with FakeAsterisk(users={"ami": "amipass"}) as srv:
+            async with ami_fast.connect(srv.url) as client:
+                response = await client.request(client.create_action("Ping"))
+                assert response.get_field_value("Ping") == "Pong"
+
+What it does the way Asterisk 22.10 does (AMI-PROTOCOL.md §3-§7, §12): the banner
+``Asterisk Call Manager/11.0.0`` with no empty line after it; CRLF everywhere; ActionID
+echoed right after ``Response:`` only when the action had one; ``Login`` plain and MD5
+(``Challenge`` first), a failed login answered after ``auth_failure_delay`` (1 s) and then the
+socket closed without Goodbye; ``Permission denied`` before login (except Login, Challenge,
+Logoff) and for actions a restricted user may not run; ``Logoff`` -> ``Goodbye`` then close;
+``Ping``; ``Command`` in the >= 14 ``Output:`` format; ``UserEvent`` echoed as an event
+repeating every header but ``Action`` (ActionID included); ``Events``; ``CoreShowChannels``
+and ``Status`` event lists; ``ListCommands``; the unknown-action error. Actions of one
+connection are handled one after another, like Asterisk.
+
+Scripting: ``srv.on_action(name, handler)`` replaces or adds an action; the handler gets
+``(connection, action)`` and may be async. A :class:`FakeConnection` has ``send_response``,
+``send_error``, ``send_event``, ``send_list``, ``send_raw``, ``close`` (abrupt) and ``end``.
+``srv.push_event`` broadcasts to every logged-in connection with events on.
+``FakeAsterisk.replay(".../01_login_ping_logoff.bin")`` replays a recording with its chunking.
+
+Pytest: ``pytest_plugins = ["ami_fast.testing"]`` gives the ``fake_asterisk`` fixture
+(needs pytest-asyncio).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import os
+import random
+import ssl
+import subprocess
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from hashlib import md5
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Union
+from urllib.parse import quote
+
+from ._select import ParserPy
+from .messages import Message
+
+__all__ = [
+    "FakeAsterisk",
+    "FakeConnection",
+    "FakeUser",
+    "TestCertificates",
+    "format_message",
+    "make_test_certificates",
+]
+
+Fields = Union[Mapping[str, Any], Iterable[tuple[str, Any]], None]  # noqa: UP007 - runtime alias on 3.10
+Handler = Callable[["FakeConnection", Message], Union[Awaitable[None], None]]  # noqa: UP007
+
+BANNER = "Asterisk Call Manager/11.0.0"
+# Actions allowed before login (manager.c process_message).
+_PRE_LOGIN = frozenset({"login", "challenge", "logoff"})
+_EVENTS_OFF = "off"
+
+
+def _pairs(fields: Fields) -> list[tuple[str, str]]:
+    if fields is None:
+        return []
+    items = fields.items() if isinstance(fields, Mapping) else fields
+    out: list[tuple[str, str]] = []
+    for key, value in items:
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            out.extend((key, str(v)) for v in value)
+        else:
+            out.append((key, str(value)))
+    return out
+
+
+def format_message(first_key: str, first_value: str, fields: Fields = None) -> bytes:
+    """``first_key: first_value`` then each field, CRLF line ends, one empty line.
+
+    ``fields`` is a mapping or a sequence of pairs; a list value gives repeated lines and
+    ``None`` drops the field."""
+    lines = [f"{first_key}: {first_value}"]
+    lines.extend(f"{k}: {v}" for k, v in _pairs(fields))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+
+
+@dataclass
+class FakeUser:
+    """A manager.conf user. ``allowed_actions``: lower-case action names the user may run
+    (``None``: all; others get ``Permission denied``). ``read_events``: whether events are
+    sent to it at all (like having no read class). ``system_read``: whether it gets
+    ``FullyBooted`` after login (Asterisk sends it only to users with ``system`` read)."""
+
+    secret: str = field(repr=False)
+    allowed_actions: frozenset[str] | None = None
+    read_events: bool = True
+    system_read: bool = True
+
+
+def _default_users() -> dict[str, FakeUser]:
+    return {
+        "ami": FakeUser("amipass"),
+        "amilimited": FakeUser(
+            "limitedpass",
+            allowed_actions=frozenset({"ping", "userevent", "logoff", "login", "challenge"}),
+            system_read=False,
+        ),
+    }
+
+
+class FakeConnection(asyncio.Protocol):
+    """One client connection to :class:`FakeAsterisk` (server side)."""
+
+    def __init__(self, server: FakeAsterisk) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.parser = ParserPy()
+        self.username: str | None = None
+        self.logged_in = False
+        self.events_on = True
+        self.challenge: str | None = None
+        self.received: list[Message] = []
+        self.rx_bytes = bytearray()
+        self.closed = asyncio.Event()
+        self._backlog: deque[Message] = deque()
+        self._busy = False
+        self._replay: asyncio.Task[None] | None = None
+        self._actions_seen = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"<FakeConnection user={self.username!r} logged_in={self.logged_in}>"
+
+    # -- asyncio.Protocol ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.server.connections.append(self)
+        if self.server._replay is not None:
+            self._replay = asyncio.get_running_loop().create_task(self._run_replay())
+            return
+        if self.server.banner is not None:
+            transport.write(f"{self.server.banner}\r\n".encode())
+
+    def data_received(self, data: bytes) -> None:
+        self.rx_bytes += data
+        for msg in self.parser.feed(data):
+            if not isinstance(msg, Message):
+                continue  # a malformed action: Asterisk ignores what it cannot parse
+            self.received.append(msg)
+            self.server.received.append(msg)
+            self._actions_seen.set()
+            self.server._changed()
+            if self._replay is not None:
+                continue
+            if self._busy:
+                self._backlog.append(msg)
+                continue
+            result = self._process(msg)
+            if result is not None:
+                self._busy = True
+                asyncio.get_running_loop().create_task(self._drain(result))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed.set()
+        if self._replay is not None:
+            self._replay.cancel()
+        self.server._changed()
+
+    # -- sending ------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
+    def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are (for malformed input, split messages...)."""
+        if self.is_open:
+            assert self.transport is not None
+            self.transport.write(data)
+
+    def send_message(self, first_key: str, first_value: str, fields: Fields = None) -> None:
+        self.send_raw(format_message(first_key, first_value, fields))
+
+    def response_bytes(
+        self, action: Message | None, fields: Fields = None, *, response: str = "Success"
+    ) -> bytes:
+        head: list[tuple[str, Any]] = []
+        action_id = action.action_id if action is not None else None
+        if action_id is not None:
+            head.append(("ActionID", action_id))
+        return format_message("Response", response, head + _pairs(fields))
+
+    def send_response(
+        self, action: Message | None, fields: Fields = None, *, response: str = "Success"
+    ) -> None:
+        """``Response: <response>``, the action's ActionID (if it had one), then ``fields``."""
+        self.send_raw(self.response_bytes(action, fields, response=response))
+
+    def send_error(self, action: Message | None, message: str, fields: Fields = None) -> None:
+        self.send_response(action, [("Message", message), *_pairs(fields)], response="Error")
+
+    def event_bytes(self, name: str, fields: Fields = None, *, action: Message | None = None) -> bytes:
+        head: list[tuple[str, Any]] = []
+        if action is not None and action.action_id is not None:
+            head.append(("ActionID", action.action_id))
+        return format_message("Event", name, head + _pairs(fields))
+
+    def send_event(self, name: str, fields: Fields = None, *, action: Message | None = None) -> None:
+        """``Event: <name>`` (then the action's ActionID when ``action`` is given) and ``fields``."""
+        self.send_raw(self.event_bytes(name, fields, action=action))
+
+    def send_list(
+        self,
+        action: Message,
+        item_event: str,
+        items: Sequence[Fields],
+        complete_event: str | None = None,
+        *,
+        message: str = "Events will follow",
+        complete_fields: Fields = None,
+        list_items: int | None = None,
+        eventlist: bool = True,
+    ) -> None:
+        """An event list in one write: ``Response: Success / EventList: start``, one
+        ``item_event`` per item (ActionID right after ``Event:``), then ``complete_event``
+        (default ``<Action>Complete``) with ``EventList: Complete`` and ``ListItems``.
+        ``list_items`` overrides the announced count; ``eventlist=False`` gives the legacy
+        shape without any ``EventList`` field."""
+        head = [("EventList", "start")] if eventlist else []
+        out = [self.response_bytes(action, [*head, ("Message", message)])]
+        out.extend(self.event_bytes(item_event, item, action=action) for item in items)
+        tail: list[tuple[str, Any]] = []
+        if eventlist:
+            tail.append(("EventList", "Complete"))
+        tail.append(("ListItems", len(items) if list_items is None else list_items))
+        out.append(
+            self.event_bytes(
+                complete_event or f"{action.name}Complete", tail + _pairs(complete_fields), action=action
+            )
+        )
+        self.send_raw(b"".join(out))
+
+    def close(self) -> None:
+        """Drop the connection abruptly (no Goodbye, unsent data lost)."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    def end(self) -> None:
+        """Close after flushing what was written (like Asterisk after Goodbye)."""
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- action processing --------------------------------------------------------------
+
+    async def _drain(self, first: Awaitable[None]) -> None:
+        try:
+            await first
+            while self._backlog and self.is_open:
+                result = self._process(self._backlog.popleft())
+                if result is not None:
+                    await result
+        except Exception:  # a broken handler must not kill the fake server
+            import logging
+
+            logging.getLogger("ami_fast.testing").exception("FakeAsterisk action handler failed")
+        finally:
+            self._busy = False
+
+    def _process(self, action: Message) -> Awaitable[None] | None:
+        if action.kind != "action":
+            self.send_response(None, [("Message", "Missing action in request")], response="Error")
+            return None
+        name = (action.name or "").lower()
+        srv = self.server
+        if srv.require_login and not self.logged_in and name not in _PRE_LOGIN:
+            self.send_error(action, "Permission denied")
+            return None
+        user = srv.users.get(self.username or "")
+        allowed = user.allowed_actions if self.logged_in and user is not None else None
+        if allowed is not None and name not in allowed:
+            self.send_error(action, "Permission denied")
+            return None
+        handler = srv._handlers.get(name) or _BUILTINS.get(name)
+        if handler is None:
+            text = f"Invalid/unknown command: {action.name}. "
+            self.send_error(action, text + "Use Action: ListCommands to show available commands.")
+            return None
+        result = handler(self, action)
+        return result if inspect.isawaitable(result) else None
+
+    async def _run_replay(self) -> None:
+        replay = self.server._replay
+        assert replay is not None and self.transport is not None
+        data = replay.data
+        pos = 0
+        last_t = 0.0
+        for direction, at, size, actions_before in replay.steps:
+            if replay.wait_for_client:
+                while len(self.received) < actions_before:
+                    self._actions_seen.clear()
+                    await self._actions_seen.wait()
+            if replay.speed and at > last_t:
+                await asyncio.sleep((at - last_t) / replay.speed)
+            last_t = at
+            if direction == "rx-eof":
+                self.end()
+                return
+            self.transport.write(data[pos : pos + size])
+            pos += size
+            await asyncio.sleep(0)  # keep chunks separate on the wire as far as possible
+
+
+# -- built-in actions -------------------------------------------------------------------
+
+
+def _login(conn: FakeConnection, action: Message) -> Awaitable[None] | None:
+    srv = conn.server
+    if conn.logged_in:
+        conn.send_response(action, [("Message", "Already authenticated")])
+        return None
+    username = action.get_field_value("Username") or ""
+    user = srv.users.get(username)
+    ok = False
+    if user is not None:
+        if (action.get_field_value("AuthType") or "").lower() == "md5":
+            key = action.get_field_value("Key") or ""
+            ok = (
+                conn.challenge is not None and key == md5((conn.challenge + user.secret).encode()).hexdigest()
+            )
+        else:
+            ok = action.get_field_value("Secret") == user.secret
+    if not ok:
+        return _login_failed(conn, action)
+    conn.logged_in = True
+    conn.username = username
+    mask = (action.get_field_value("Events") or "").strip().lower()
+    conn.events_on = mask != _EVENTS_OFF and user is not None and user.read_events
+    out = [conn.response_bytes(action, [("Message", "Authentication accepted")])]
+    if conn.events_on and srv.fully_booted and user is not None and user.system_read:
+        out.append(
+            format_message(
+                "Event",
+                "FullyBooted",
+                [("Privilege", "system,all"), ("Uptime", 42), ("LastReload", 42), ("Status", "Fully Booted")],
+            )
+        )
+    conn.send_raw(b"".join(out))
+    return None
+
+
+async def _login_failed(conn: FakeConnection, action: Message) -> None:
+    # Asterisk sleeps 1 s, answers, then closes without Goodbye (manager.c action_login).
+    await asyncio.sleep(conn.server.auth_failure_delay)
+    conn.send_error(action, "Authentication failed")
+    conn.end()
+
+
+def _challenge(conn: FakeConnection, action: Message) -> None:
+    if (action.get_field_value("AuthType") or "").lower() != "md5":
+        conn.send_error(action, "Must specify AuthType")
+        return
+    if conn.challenge is None:
+        conn.challenge = str(random.randrange(100_000_000, 999_999_999))
+    conn.send_response(action, [("Challenge", conn.challenge)])
+
+
+def _logoff(conn: FakeConnection, action: Message) -> None:
+    conn.send_response(action, [("Message", "Thanks for all the fish.")], response="Goodbye")
+    conn.end()
+
+
+def _ping(conn: FakeConnection, action: Message) -> None:
+    conn.send_response(action, [("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}")])
+
+
+def _command(conn: FakeConnection, action: Message) -> None:
+    command = action.get_field_value("Command")
+    if not command:
+        conn.send_error(action, "No command provided")
+        return
+    output = conn.server.commands.get(command.strip())
+    if output is None:
+        word = command.split()[0]
+        conn.send_response(
+            action,
+            [
+                ("Message", "Command output follows"),
+                (
+                    "Output",
+                    f"No such command '{command}' (type 'core show help {word}' for other possible commands)",
+                ),
+            ],
+            response="Error",
+        )
+        return
+    lines = output.split("\n") if output else [""]
+    conn.send_response(action, [("Message", "Command output follows"), ("Output", lines)])
+
+
+def _userevent(conn: FakeConnection, action: Message) -> None:
+    # The event repeats every header of the action except Action:, ActionID included, with
+    # UserEvent: first (empty when the action had none). Broadcast to every listener.
+    conn.send_response(action, [("Message", "Event Sent")])
+    rest = [(k, v) for k, v in action.items()[1:] if k.lower() != "userevent"]
+    fields = [("Privilege", "user,all"), ("UserEvent", action.get_field_value("UserEvent") or ""), *rest]
+    conn.server.push_event("UserEvent", fields)
+
+
+def _events(conn: FakeConnection, action: Message) -> None:
+    mask = action.get_field_value("EventMask")
+    if not mask:
+        conn.send_error(action, "Invalid event mask")
+        return
+    conn.events_on = mask.strip().lower() != _EVENTS_OFF
+    conn.send_response(action, [("Events", "On" if conn.events_on else "Off")])
+
+
+def _core_show_channels(conn: FakeConnection, action: Message) -> None:
+    channels = conn.server.channels
+    conn.send_list(
+        action,
+        "CoreShowChannel",
+        channels,
+        "CoreShowChannelsComplete",
+        message="Channels will follow",
+    )
+
+
+def _status(conn: FakeConnection, action: Message) -> None:
+    wanted = action.get_field_value("Channel")
+    channels = [c for c in conn.server.channels if wanted is None or c.get("Channel") == wanted]
+    items = [[("Privilege", "Call"), *_pairs(c)] for c in channels]
+    conn.send_list(
+        action,
+        "Status",
+        items,
+        "StatusComplete",
+        message="Channel status will follow",
+        complete_fields=[("Items", len(items))],
+    )
+
+
+def _list_commands(conn: FakeConnection, action: Message) -> None:
+    names = sorted({*_BUILTINS, *conn.server._handlers})
+    conn.send_response(action, [(n, f"{n}.  (Priv: <none>)") for n in names])
+
+
+def _core_settings(conn: FakeConnection, action: Message) -> None:
+    conn.send_response(
+        action,
+        [
+            ("AMIversion", (conn.server.banner or BANNER).rpartition("/")[2]),
+            ("AsteriskVersion", "22.10.1"),
+            ("SystemName", ""),
+            ("CoreMaxCalls", 0),
+        ],
+    )
+
+
+_BUILTINS: dict[str, Handler] = {
+    "login": _login,
+    "challenge": _challenge,
+    "logoff": _logoff,
+    "ping": _ping,
+    "command": _command,
+    "userevent": _userevent,
+    "events": _events,
+    "coreshowchannels": _core_show_channels,
+    "status": _status,
+    "listcommands": _list_commands,
+    "coresettings": _core_settings,
+}
+
+
+# -- the server -------------------------------------------------------------------------
+
+
+@dataclass
+class _Replay:
+    data: bytes
+    steps: list[tuple[str, float, int, int]]  # direction, time, size, actions sent before it
+    wait_for_client: bool
+    speed: float | None
+
+
+class FakeAsterisk:
+    """An AMI server on loopback for tests. See the module docstring.
+
+    Args:
+        users: user name -> secret or :class:`FakeUser`. Default: ``ami``/``amipass`` (all
+            rights) and ``amilimited``/``limitedpass`` (Ping, UserEvent only).
+        host, port: where to listen (loopback; port 0 picks a free one).
+        tls: a server ``ssl.SSLContext`` to speak TLS (``url`` then starts with ``tls://``).
+        banner: the first line (``None``: send none).
+        auth_failure_delay: seconds before a failed login is answered (Asterisk: 1 s).
+        require_login: refuse everything but Login, Challenge, Logoff before login.
+        fully_booted: send ``FullyBooted`` after a login with events on.
+        commands: CLI command -> output text, for ``Command``.
+        channels: field mappings used by ``CoreShowChannels`` and ``Status``.
+    """
+
+    def __init__(
+        self,
+        users: Mapping[str, str | FakeUser] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        banner: str | None = BANNER,
+        auth_failure_delay: float = 1.0,
+        require_login: bool = True,
+        fully_booted: bool = True,
+        commands: Mapping[str, str] | None = None,
+        channels: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        if users is None:
+            self.users: dict[str, FakeUser] = _default_users()
+        else:
+            self.users = {k: v if isinstance(v, FakeUser) else FakeUser(v) for k, v in users.items()}
+        self.host = host
+        self._port = port
+        self.tls = tls
+        self.banner = banner
+        self.auth_failure_delay = auth_failure_delay
+        self.require_login = require_login
+        self.fully_booted = fully_booted
+        self.commands: dict[str, str] = dict(
+            commands if commands is not None else {"core show version": "Asterisk 22.10.1 built by fake"}
+        )
+        self.channels: list[Mapping[str, Any]] = list(channels or [])
+        self.received: list[Message] = []
+        self.connections: list[FakeConnection] = []
+        self._handlers: dict[str, Handler] = {}
+        self._server: asyncio.Server | None = None
+        self._replay: _Replay | None = None
+        self._change = asyncio.Event()
+
+    @classmethod
+    def replay(
+        cls,
+        recording: str | os.PathLike[str],
+        *,
+        wait_for_client: bool = True,
+        speed: float | None = None,
+        **options: Any,
+    ) -> FakeAsterisk:
+        """A server that plays a recorded ``NAME.bin`` to each client with the chunk
+        boundaries of ``NAME.chunks.json`` (and, with ``speed``, its timing divided by
+        ``speed``). With ``wait_for_client``, each received chunk waits until the client has
+        sent as many actions as the recording had at that point. Closes where the
+        recording's server closed."""
+        path = Path(recording)
+        base = str(path)[: -len(".bin")] if str(path).endswith(".bin") else str(path)
+        data = Path(base + ".bin").read_bytes()
+        meta = json.loads(Path(base + ".chunks.json").read_text())
+        sent_path = Path(base + ".sent.bin")
+        sent = sent_path.read_bytes() if sent_path.exists() else b""
+        steps: list[tuple[str, float, int, int]] = []
+        parser = ParserPy()
+        sent_pos = 0
+        actions = 0
+        for direction, at, size in meta["chunks"]:
+            if direction == "tx":
+                actions += sum(
+                    1 for m in parser.feed(sent[sent_pos : sent_pos + size]) if isinstance(m, Message)
+                )
+                sent_pos += size
+            else:
+                steps.append((direction, float(at), int(size), actions))
+        server = cls(**options)
+        server._replay = _Replay(data, steps, wait_for_client, speed)
+        return server
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> FakeAsterisk:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: FakeConnection(self), self.host, self._port, ssl=self.tls, reuse_address=True
+        )
+        return self
+
+    async def stop(self) -> None:
+        """Stop listening and drop every connection."""
+        if self._server is None:
+            return
+        self._server.close()
+        for conn in self.connections:
+            conn.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 5)
+        self._server = None
+
+    async def __aenter__(self) -> FakeAsterisk:
+        return await self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # -- addresses ----------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeAsterisk is not started")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    def url_for(self, username: str | None = None, secret: str | None = None) -> str:
+        """A URL for this server; with ``username`` (and its secret from ``users`` unless given)."""
+        scheme = "tls" if self.tls is not None else "tcp"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        userinfo = ""
+        if username is not None:
+            if secret is None:
+                secret = self.users[username].secret
+            userinfo = f"{quote(username, safe='')}:{quote(secret, safe='')}@"
+        return f"{scheme}://{userinfo}{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """URL with the first user's credentials (``ami:amipass`` by default)."""
+        return self.url_for(next(iter(self.users)) if self.users else None)
+
+    @property
+    def url_no_login(self) -> str:
+        return self.url_for(None)
+
+    # -- scripting ----------------------------------------------------------------------
+
+    def on_action(self, name: str, handler: Handler) -> None:
+        """Handle action ``name`` (case-insensitive) with ``handler(connection, action)``,
+        replacing any built-in. The login and permission checks still run first."""
+        self._handlers[name.lower()] = handler
+
+    def push_event(self, name: str, fields: Fields = None) -> int:
+        """Send ``Event: name`` to every logged-in connection with events on; returns how many."""
+        data = format_message("Event", name, fields)
+        return self.push_raw(data)
+
+    def push_raw(self, data: bytes) -> int:
+        """Write ``data`` to every logged-in connection with events on; returns how many."""
+        count = 0
+        for conn in self.connections:
+            if conn.logged_in and conn.events_on and conn.is_open:
+                conn.send_raw(data)
+                count += 1
+        return count
+
+    @property
+    def active_connections(self) -> list[FakeConnection]:
+        return [c for c in self.connections if c.is_open]
+
+    def _changed(self) -> None:
+        self._change.set()
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` is true (re-checked when an action arrives or a
+        connection closes); ``TimeoutError`` after ``timeout``."""
+
+        async def _wait() -> None:
+            while not predicate():
+                self._change.clear()
+                await self._change.wait()
+
+        await asyncio.wait_for(_wait(), timeout)
+
+    async def wait_for_action(self, name: str, count: int = 1, timeout: float = 10.0) -> list[Message]:
+        """Wait until ``count`` actions named ``name`` were received; returns them all."""
+        key = name.lower()
+
+        def matching() -> list[Message]:
+            return [m for m in self.received if (m.name or "").lower() == key]
+
+        await self.wait_until(lambda: len(matching()) >= count, timeout)
+        return matching()
+
+
+# -- TLS material for tests -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestCertificates:
+    """Files of a throw-away CA and a server certificate for ``localhost``/127.0.0.1/::1."""
+
+    __test__ = False  # not a pytest test class
+
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.server_cert, self.server_key)
+        return ctx
+
+    def client_context(self) -> ssl.SSLContext:
+        """A verifying client context that trusts only the test CA."""
+        return ssl.create_default_context(cafile=str(self.ca_cert))
+
+
+def make_test_certificates(
+    directory: str | os.PathLike[str], hostnames: Sequence[str] = ("localhost", "127.0.0.1", "::1")
+) -> TestCertificates:
+    """Create a test CA and a server certificate signed by it, with the ``openssl`` CLI
+    (EC P-256, valid for two days). Returns the file paths."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = out / "ca.key", out / "ca.pem"
+    key, csr, cert = out / "server.key", out / "server.csr", out / "server.pem"
+    san = ",".join((f"IP:{h}" if h.replace(".", "").isdigit() or ":" in h else f"DNS:{h}") for h in hostnames)
+    ext = out / "server.ext"
+    ext.write_text(
+        f"subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
+    )
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-x509", *ec, "-keyout", str(ca_key), "-out", str(ca_cert), "-days", "2",
+        "-subj", "/CN=ami-fast test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
+    run("req", *ec, "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={hostnames[0]}")
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
+        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext))  # fmt: skip
+    return TestCertificates(ca_cert, cert, key)
+
+
+# -- pytest fixture -----------------------------------------------------------------------
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - the fixture needs pytest-asyncio
+    pass
+else:
+
+    @pytest_asyncio.fixture
+    async def fake_asterisk() -> AsyncIterator[FakeAsterisk]:
+        """A started :class:`FakeAsterisk` with the default users; ``fake_asterisk.url``."""
+        async with FakeAsterisk(auth_failure_delay=0.05) as server:
+            yield server

@@ -1,0 +1,9 @@
+//! Python-facing types. Nothing below `ami_fast_core` imports PyO3.
+
+pub mod encode;
+pub mod errors;
+pub mod keys;
+pub mod message;
+pub mod names;
+pub mod parser;
+pub mod strings;

@@ -1,0 +1,314 @@
+"""FakeAsterisk speaks like Asterisk 22: checked on the wire with a raw socket, and by replay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from hashlib import md5
+from pathlib import Path
+
+import pytest
+
+import ami_fast
+from ami_fast.messages import Message
+from ami_fast.testing import FakeAsterisk, FakeConnection, format_message
+from ami_fast.testing import fake_asterisk as fake_asterisk  # the fixture users get
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "asterisk22"
+if not CORPUS.is_dir():
+    CORPUS = Path("/work/shared/corpus/asterisk22")
+
+
+class Wire:
+    """A raw AMI client: writes bytes, reads whole messages with the project's parser."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.parser = ami_fast.ParserPy()
+        self.inbox: list[Message] = []
+        self.raw = bytearray()
+
+    @classmethod
+    async def open(cls, srv: FakeAsterisk) -> Wire:
+        return cls(*await asyncio.open_connection(srv.host, srv.port))
+
+    def send(self, name: str, *fields: tuple[str, str]) -> None:
+        self.writer.write(format_message("Action", name, list(fields)))
+
+    async def next(self) -> Message:
+        while not self.inbox:
+            data = await asyncio.wait_for(self.reader.read(65536), 5)
+            if not data:
+                raise EOFError
+            self.raw += data
+            self.inbox += [m for m in self.parser.feed(data) if isinstance(m, Message)]
+        return self.inbox.pop(0)
+
+    async def eof(self) -> bool:
+        try:
+            while True:
+                data = await asyncio.wait_for(self.reader.read(65536), 5)
+                if not data:
+                    return True
+                self.raw += data
+                self.inbox += [m for m in self.parser.feed(data) if isinstance(m, Message)]
+        except ConnectionError:
+            return True
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@pytest.fixture
+async def srv() -> FakeAsterisk:  # type: ignore[misc]
+    async with FakeAsterisk(auth_failure_delay=0.01) as server:
+        yield server
+
+
+async def login(wire: Wire) -> None:
+    wire.send("Login", ("Username", "ami"), ("Secret", "amipass"), ("ActionID", "login"))
+    response = await wire.next()
+    assert response.items() == [
+        ("Response", "Success"),
+        ("ActionID", "login"),
+        ("Message", "Authentication accepted"),
+    ]
+
+
+async def test_banner_is_one_line_without_an_empty_line(srv: FakeAsterisk) -> None:
+    wire = await Wire.open(srv)
+    data = await asyncio.wait_for(wire.reader.readuntil(b"\n"), 5)
+    assert data == b"Asterisk Call Manager/11.0.0\r\n"
+    wire.send("Ping", ("ActionID", "p"))
+    rest = await asyncio.wait_for(wire.reader.readuntil(b"\r\n\r\n"), 5)
+    assert rest.startswith(b"Response: Error\r\nActionID: p\r\nMessage: Permission denied\r\n")
+    wire.close()
+
+
+async def test_before_login_permission_denied_and_connection_stays(srv: FakeAsterisk) -> None:
+    wire = await Wire.open(srv)
+    for name in ("Ping", "Command", "CoreShowChannels"):
+        wire.send(name, ("ActionID", name))
+        reply = await wire.next()
+        assert (reply.name, reply.action_id, reply.get_field_value("Message")) == (
+            "Error",
+            name,
+            "Permission denied",
+        )
+    await login(wire)
+    wire.close()
+
+
+async def test_action_id_only_echoed_when_given(srv: FakeAsterisk) -> None:
+    wire = await Wire.open(srv)
+    await login(wire)
+    wire.send("Ping")
+    reply = await wire.next()
+    while reply.kind == "event":
+        reply = await wire.next()
+    assert reply.action_id is None and reply.get_field_value("Ping") == "Pong"
+    assert reply.get_field_value("Timestamp") is not None
+    wire.close()
+
+
+async def test_md5_challenge_login(srv: FakeAsterisk) -> None:
+    wire = await Wire.open(srv)
+    wire.send("Challenge", ("AuthType", "MD5"), ("ActionID", "c"))
+    challenge = (await wire.next()).get_field_value("Challenge") or ""
+    assert challenge.isdigit()
+    key = md5((challenge + "amipass").encode()).hexdigest()
+    wire.send("Login", ("AuthType", "MD5"), ("Username", "ami"), ("Key", key.upper()), ("ActionID", "bad"))
+    assert (await wire.next()).get_field_value("Message") == "Authentication failed"  # case matters
+    assert await wire.eof()
+    wire2 = await Wire.open(srv)
+    wire2.send("Challenge", ("AuthType", "MD5"), ("ActionID", "c"))
+    challenge = (await wire2.next()).get_field_value("Challenge") or ""
+    key = md5((challenge + "amipass").encode()).hexdigest()
+    wire2.send("Login", ("AuthType", "MD5"), ("Username", "ami"), ("Key", key), ("ActionID", "ok"))
+    assert (await wire2.next()).get_field_value("Message") == "Authentication accepted"
+    wire2.close()
+
+
+async def test_failed_login_closes_without_goodbye(srv: FakeAsterisk) -> None:
+    wire = await Wire.open(srv)
+    wire.send("Login", ("Username", "ami"), ("Secret", "wrong"), ("ActionID", "login"))
+    assert await wire.eof()
+    assert bytes(wire.raw).endswith(
+        b"Response: Error\r\nActionID: login\r\nMessage: Authentication failed\r\n\r\n"
+    )
+    assert b"Goodbye" not in wire.raw
+
+
+async def test_logoff_goodbye_then_close(srv: FakeAsterisk) -> None:
+    wire = await Wire.open(srv)
+    wire.send("Logoff", ("ActionID", "bye"))
+    assert await wire.eof()
+    assert bytes(wire.raw).endswith(
+        b"Response: Goodbye\r\nActionID: bye\r\nMessage: Thanks for all the fish.\r\n\r\n"
+    )
+
+
+async def test_user_event_echo_matches_asterisk(srv: FakeAsterisk) -> None:
+    wire = await Wire.open(srv)
+    await login(wire)
+    assert (await wire.next()).name == "FullyBooted"
+    fields = [
+        ("UserEvent", "CorpusRepeat"),
+        ("ActionID", "ue-3"),
+        ("Item", "one"),
+        ("Item", "two"),
+        ("Empty", ""),
+    ]
+    wire.send("UserEvent", *fields)
+    response = await wire.next()
+    assert response.items() == [("Response", "Success"), ("ActionID", "ue-3"), ("Message", "Event Sent")]
+    event = await wire.next()
+    # the same bytes as corpus 08 (real Asterisk 22.10.1)
+    assert event.raw == (
+        b"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: CorpusRepeat\r\nActionID: ue-3\r\n"
+        b"Item: one\r\nItem: two\r\nEmpty: \r\n\r\n"
+    )
+    assert event.raw in (CORPUS / "08_userevent.bin").read_bytes()
+    wire.send("UserEvent", ("ActionID", "ue-4"))
+    await wire.next()
+    assert (
+        await wire.next()
+    ).raw == b"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: \r\nActionID: ue-4\r\n\r\n"
+    wire.close()
+
+
+async def test_command_formats(srv: FakeAsterisk) -> None:
+    srv.commands["show two"] = "line one\n\nline three  "
+    wire = await Wire.open(srv)
+    await login(wire)
+    await wire.next()
+    wire.send("Command", ("Command", "show two"), ("ActionID", "c1"))
+    reply = await wire.next()
+    assert reply.get_field_values("Output") == ["line one", "", "line three  "]
+    assert reply.get_field_value("Message") == "Command output follows"
+    wire.send("Command", ("Command", "bogus thing"), ("ActionID", "c2"))
+    reply = await wire.next()
+    assert reply.name == "Error"
+    assert reply.get_field_value("Output") == (
+        "No such command 'bogus thing' (type 'core show help bogus' for other possible commands)"
+    )
+    wire.send("Command", ("ActionID", "c3"))
+    assert (await wire.next()).get_field_value("Message") == "No command provided"
+    wire.send("NoSuchAction", ("ActionID", "x"))
+    assert (await wire.next()).get_field_value("Message") == (
+        "Invalid/unknown command: NoSuchAction. Use Action: ListCommands to show available commands."
+    )
+    wire.close()
+
+
+async def test_lists_and_restricted_user(srv: FakeAsterisk) -> None:
+    srv.channels = [{"Channel": "PJSIP/a-1"}]
+    wire = await Wire.open(srv)
+    await login(wire)
+    await wire.next()
+    wire.send("Status", ("ActionID", "s"))
+    messages = [await wire.next() for _ in range(3)]
+    assert [m.name for m in messages] == ["Success", "Status", "StatusComplete"]
+    assert messages[0].get_field_value("EventList") == "start"
+    assert messages[1].get_field_value("Privilege") == "Call"
+    tail = [("ActionID", "s"), ("EventList", "Complete"), ("ListItems", "1"), ("Items", "1")]
+    assert messages[2].items()[1:] == tail
+    wire.close()
+    limited = await Wire.open(srv)
+    limited.send("Login", ("Username", "amilimited"), ("Secret", "limitedpass"))
+    assert (await limited.next()).get_field_value("Message") == "Authentication accepted"
+    limited.send("Command", ("Command", "core show version"))
+    assert (await limited.next()).get_field_value("Message") == "Permission denied"
+    limited.close()
+
+
+async def test_push_event_reaches_only_logged_in_listeners(srv: FakeAsterisk) -> None:
+    anonymous = await Wire.open(srv)
+    quiet = await Wire.open(srv)
+    quiet.send("Login", ("Username", "ami"), ("Secret", "amipass"), ("Events", "off"))
+    await quiet.next()
+    loud = await Wire.open(srv)
+    await login(loud)
+    await loud.next()  # FullyBooted
+    assert srv.push_event("Custom", {"A": "1", "B": ["x", "y"], "C": None}) == 1
+    event = await loud.next()
+    assert event.items() == [("Event", "Custom"), ("A", "1"), ("B", "x"), ("B", "y")]
+    for wire in (anonymous, quiet, loud):
+        wire.close()
+
+
+async def test_scripted_handlers_and_helpers(srv: FakeAsterisk) -> None:
+    async def originate(conn: FakeConnection, action: Message) -> None:
+        conn.send_response(action, {"Message": "Originate successfully queued"})
+        await asyncio.sleep(0)
+        conn.send_event("OriginateResponse", {"Response": "Success"}, action=action)
+
+    srv.on_action("originate", originate)
+    srv.on_action("Legacy", lambda c, a: c.send_list(a, "Item", [{"N": 1}], "LegacyDone", eventlist=False))
+    async with ami_fast.connect(srv.url, ping_interval=None) as client:
+        action = client.create_action("Originate", {"Channel": "Local/1@x"})
+        follow = client.follow_up(action.action_id)  # type: ignore[arg-type]
+        await client.request(action)
+        assert (await follow).get_field_value("Response") == "Success"
+        coll = await client.request(client.create_action("Legacy"), end_event="LegacyDone")
+        assert isinstance(coll, ami_fast.Collection) and len(coll) == 1
+    received = await srv.wait_for_action("Originate")
+    assert received[0].get_field_value("Channel") == "Local/1@x"
+    assert len(srv.connections) == 1
+
+
+async def test_abrupt_close_and_raw_bytes(srv: FakeAsterisk) -> None:
+    async with ami_fast.connect(srv.url, ping_interval=None) as client:
+        conn = srv.active_connections[0]
+        conn.send_raw(b"Event: Split\r\nA: ")
+        conn.send_raw(b"1\r\n\r\n")
+        stream = client.events("Split")
+        event = await asyncio.wait_for(stream.__anext__(), 5)
+        assert event.get_field_value("A") == "1"
+        conn.close()
+        await asyncio.wait_for(client.wait_closed(), 5)
+        assert isinstance(client.close_reason, ami_fast.ConnectionLostError)
+
+
+@pytest.mark.parametrize("name", ["01_login_ping_logoff", "17_pipelined", "05_eventlists_idle"])
+async def test_replay_sends_the_recording_with_its_chunks(name: str) -> None:
+    base = CORPUS / name
+    meta = json.loads((base.with_suffix(".chunks.json")).read_text())
+    sent = (CORPUS / f"{name}.sent.bin").read_bytes()
+    async with FakeAsterisk.replay(CORPUS / f"{name}.bin") as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        got = bytearray()
+        pos = 0
+        for direction, _at, size in meta["chunks"]:
+            if direction == "tx":  # play the recorded client's part
+                writer.write(sent[pos : pos + size])
+                pos += size
+        while True:
+            data = await asyncio.wait_for(reader.read(65536), 5)
+            if not data:
+                break
+            got += data
+        writer.close()
+        assert bytes(got) == (CORPUS / f"{name}.bin").read_bytes()
+        assert bytes(server.connections[0].rx_bytes) == sent
+
+
+async def test_replay_drives_a_client_with_recorded_action_ids() -> None:
+    async with FakeAsterisk.replay(CORPUS / "01_login_ping_logoff.bin") as server:
+        client = await ami_fast.Factory(ping_interval=None).create_client(server.url_no_login)
+        login = client.create_action("Login", {"Username": "ami", "Secret": "amipass", "ActionID": "login"})
+        assert (await client.request(login)).get_field_value("Message") == "Authentication accepted"
+        stream = client.events()
+        assert (await asyncio.wait_for(stream.__anext__(), 5)).name == "FullyBooted"
+        ping_id = (
+            (CORPUS / "01_login_ping_logoff.sent.bin").read_bytes().split(b"Action: Ping\r\nActionID: ")[1]
+        )
+        ping = client.create_action("Ping", {"ActionID": ping_id.split(b"\r\n")[0].decode()})
+        assert (await client.request(ping)).get_field_value("Ping") == "Pong"
+        await client.end()
+        assert client.close_reason is None
+
+
+async def test_pytest_fixture(fake_asterisk: FakeAsterisk) -> None:
+    async with ami_fast.connect(fake_asterisk.url, ping_interval=None) as client:
+        assert (await client.request(client.create_action("Ping"))).get_field_value("Ping") == "Pong"
