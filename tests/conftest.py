@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import random
 import sys
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
 def _load_native() -> tuple[Any, str]:
+    if os.environ.get("AMI_FAST_NO_EXTENSIONS", "") not in ("", "0"):
+        return None, "AMI_FAST_NO_EXTENSIONS is set"
     try:
         return importlib.import_module("ami_fast._native"), ""
     except ImportError as exc:

@@ -52,11 +52,15 @@ class FakeClient:
         self._n += 1
         return FakeAction(name, list(fields or []), f"fake-{self._n}")
 
-    async def request(self, action: FakeAction, *, timeout: Any = "default", end_event: str | None = None) -> Any:
+    async def request(
+        self, action: FakeAction, *, timeout: Any = "default", end_event: str | None = None
+    ) -> Any:
         self.sent.append((action, timeout, end_event))
         return await self.answer(self, action)
 
-    def follow_up(self, action_id: str, event_names: str | None = None, *, timeout: float | None = 60.0) -> Any:
+    def follow_up(
+        self, action_id: str, event_names: str | None = None, *, timeout: float | None = 60.0
+    ) -> Any:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if timeout is not None:
             handle = asyncio.get_running_loop().call_later(
@@ -80,8 +84,20 @@ class FakeClient:
 # (method, args, kwargs, expected Action name, expected fields)
 CASES: list[tuple[str, tuple[Any, ...], dict[str, Any], str, list[tuple[str, str]]]] = [
     ("login", ("ami", "s3cret"), {}, "Login", [("UserName", "ami"), ("Secret", "s3cret")]),
-    ("login", ("ami", "s3cret", True), {}, "Login", [("UserName", "ami"), ("Secret", "s3cret"), ("Events", "on")]),
-    ("login", ("ami", "s3cret", False), {}, "Login", [("UserName", "ami"), ("Secret", "s3cret"), ("Events", "off")]),
+    (
+        "login",
+        ("ami", "s3cret", True),
+        {},
+        "Login",
+        [("UserName", "ami"), ("Secret", "s3cret"), ("Events", "on")],
+    ),
+    (
+        "login",
+        ("ami", "s3cret", False),
+        {},
+        "Login",
+        [("UserName", "ami"), ("Secret", "s3cret"), ("Events", "off")],
+    ),
     ("logoff", (), {}, "Logoff", []),
     ("ping", (), {}, "Ping", []),
     ("command", ("core show channels",), {}, "Command", [("Command", "core show channels")]),
@@ -96,26 +112,63 @@ CASES: list[tuple[str, tuple[Any, ...], dict[str, Any], str, list[tuple[str, str
     ("hangup", ("PJSIP/1-1", 17), {}, "Hangup", [("Channel", "PJSIP/1-1"), ("Cause", "17")]),
     ("challenge", (), {}, "Challenge", [("AuthType", "MD5")]),
     ("get_config", ("sip.conf",), {}, "GetConfig", [("Filename", "sip.conf")]),
-    ("get_config", ("sip.conf", "general"), {}, "GetConfig", [("Filename", "sip.conf"), ("Category", "general")]),
+    (
+        "get_config",
+        ("sip.conf", "general"),
+        {},
+        "GetConfig",
+        [("Filename", "sip.conf"), ("Category", "general")],
+    ),
     ("agent_logoff", ("1001",), {}, "AgentLogoff", [("Agent", "1001"), ("Soft", "false")]),
     ("agent_logoff", ("1001", True), {}, "AgentLogoff", [("Agent", "1001"), ("Soft", "true")]),
-    ("redirect", ("PJSIP/a-1", "100", "default"), {}, "Redirect",
-     [("Channel", "PJSIP/a-1"), ("Exten", "100"), ("Context", "default"), ("Priority", "1")]),
+    (
+        "redirect",
+        ("PJSIP/a-1", "100", "default"),
+        {},
+        "Redirect",
+        [("Channel", "PJSIP/a-1"), ("Exten", "100"), ("Context", "default"), ("Priority", "1")],
+    ),
     ("getvar", ("FOO",), {}, "Getvar", [("Variable", "FOO")]),
     ("getvar", ("FOO", "PJSIP/a-1"), {}, "Getvar", [("Channel", "PJSIP/a-1"), ("Variable", "FOO")]),
-    ("setvar", ("FOO", "bar", "PJSIP/a-1"), {}, "Setvar",
-     [("Channel", "PJSIP/a-1"), ("Variable", "FOO"), ("Value", "bar")]),
-    ("queue_add", ("sales", "PJSIP/200"), {"member_name": "Zoe", "paused": False}, "QueueAdd",
-     [("Queue", "sales"), ("Interface", "PJSIP/200"), ("Paused", "false"), ("MemberName", "Zoe")]),
-    ("queue_remove", ("sales", "PJSIP/200"), {}, "QueueRemove", [("Queue", "sales"), ("Interface", "PJSIP/200")]),
+    (
+        "setvar",
+        ("FOO", "bar", "PJSIP/a-1"),
+        {},
+        "Setvar",
+        [("Channel", "PJSIP/a-1"), ("Variable", "FOO"), ("Value", "bar")],
+    ),
+    (
+        "queue_add",
+        ("sales", "PJSIP/200"),
+        {"member_name": "Zoe", "paused": False},
+        "QueueAdd",
+        [("Queue", "sales"), ("Interface", "PJSIP/200"), ("Paused", "false"), ("MemberName", "Zoe")],
+    ),
+    (
+        "queue_remove",
+        ("sales", "PJSIP/200"),
+        {},
+        "QueueRemove",
+        [("Queue", "sales"), ("Interface", "PJSIP/200")],
+    ),
     ("queue_pause", ("PJSIP/200",), {}, "QueuePause", [("Interface", "PJSIP/200"), ("Paused", "true")]),
-    ("queue_pause", ("PJSIP/200", False), {"queue": "sales", "reason": "lunch"}, "QueuePause",
-     [("Interface", "PJSIP/200"), ("Paused", "false"), ("Queue", "sales"), ("Reason", "lunch")]),
+    (
+        "queue_pause",
+        ("PJSIP/200", False),
+        {"queue": "sales", "reason": "lunch"},
+        "QueuePause",
+        [("Interface", "PJSIP/200"), ("Paused", "false"), ("Queue", "sales"), ("Reason", "lunch")],
+    ),
     ("db_get", ("fam", "k"), {}, "DBGet", [("Family", "fam"), ("Key", "k")]),
     ("db_put", ("fam", "k", "v"), {}, "DBPut", [("Family", "fam"), ("Key", "k"), ("Val", "v")]),
     ("db_del", ("fam", "k"), {}, "DBDel", [("Family", "fam"), ("Key", "k")]),
-    ("user_event", ("Wallboard", {"Queue": "sales", "Calls": 3}), {}, "UserEvent",
-     [("UserEvent", "Wallboard"), ("Queue", "sales"), ("Calls", "3")]),
+    (
+        "user_event",
+        ("Wallboard", {"Queue": "sales", "Calls": 3}),
+        {},
+        "UserEvent",
+        [("UserEvent", "Wallboard"), ("Queue", "sales"), ("Calls", "3")],
+    ),
     ("filter", ("Event: Newchannel",), {}, "Filter", [("Operation", "Add"), ("Filter", "Event: Newchannel")]),
     ("core_status", (), {}, "CoreStatus", []),
     ("core_settings", (), {}, "CoreSettings", []),
@@ -167,34 +220,89 @@ async def test_list_method_returns_the_collection(
 
 def test_every_seed_method_exists() -> None:
     seed = {
-        "login", "logoff", "ping", "command", "events", "core_show_channels", "sip_peers", "agents",
-        "agent_logoff", "sip_show_peer", "send_text", "hangup", "challenge", "get_config", "list_commands",
+        "login",
+        "logoff",
+        "ping",
+        "command",
+        "events",
+        "core_show_channels",
+        "sip_peers",
+        "agents",
+        "agent_logoff",
+        "sip_show_peer",
+        "send_text",
+        "hangup",
+        "challenge",
+        "get_config",
+        "list_commands",
         "collect",
     }
     daily = {
-        "originate", "redirect", "getvar", "setvar", "status", "queue_status", "queue_summary", "queue_add",
-        "queue_remove", "queue_pause", "db_get", "db_put", "db_del", "user_event", "filter", "core_status",
-        "core_settings", "pjsip_show_endpoints", "device_state_list",
+        "originate",
+        "redirect",
+        "getvar",
+        "setvar",
+        "status",
+        "queue_status",
+        "queue_summary",
+        "queue_add",
+        "queue_remove",
+        "queue_pause",
+        "db_get",
+        "db_put",
+        "db_del",
+        "user_event",
+        "filter",
+        "core_status",
+        "core_settings",
+        "pjsip_show_endpoints",
+        "device_state_list",
     }
     assert seed | daily <= set(PUBLIC_METHODS)
 
 
 def test_build_fields_conversions() -> None:
     assert build_fields(
-        [("A", None), ("B", True), ("C", 3), ("D", ["x", "y"]), ("Variable", {"FOO": "1", "BAR": 2}), ("E", "")]
-    ) == [("B", "true"), ("C", "3"), ("D", "x"), ("D", "y"), ("Variable", "FOO=1"), ("Variable", "BAR=2"), ("E", "")]
+        [
+            ("A", None),
+            ("B", True),
+            ("C", 3),
+            ("D", ["x", "y"]),
+            ("Variable", {"FOO": "1", "BAR": 2}),
+            ("E", ""),
+        ]
+    ) == [
+        ("B", "true"),
+        ("C", "3"),
+        ("D", "x"),
+        ("D", "y"),
+        ("Variable", "FOO=1"),
+        ("Variable", "BAR=2"),
+        ("E", ""),
+    ]
 
 
 async def test_originate_is_async_by_default_with_repeated_variables() -> None:
     client = FakeClient()
     await ActionSender(client).originate(
-        "PJSIP/100", context="default", exten="200", priority=1, caller_id='"Bob" <100>',
-        variables={"FOO": "bar", "BAZ": "qux"}, originate_timeout=15000,
+        "PJSIP/100",
+        context="default",
+        exten="200",
+        priority=1,
+        caller_id='"Bob" <100>',
+        variables={"FOO": "bar", "BAZ": "qux"},
+        originate_timeout=15000,
     )
     assert client.last.name == "Originate"
     assert client.last.fields == [
-        ("Channel", "PJSIP/100"), ("Exten", "200"), ("Context", "default"), ("Priority", "1"),
-        ("Timeout", "15000"), ("CallerID", '"Bob" <100>'), ("Variable", "FOO=bar"), ("Variable", "BAZ=qux"),
+        ("Channel", "PJSIP/100"),
+        ("Exten", "200"),
+        ("Context", "default"),
+        ("Priority", "1"),
+        ("Timeout", "15000"),
+        ("CallerID", '"Bob" <100>'),
+        ("Variable", "FOO=bar"),
+        ("Variable", "BAZ=qux"),
         ("Async", "true"),
     ]
 
@@ -214,7 +322,9 @@ async def test_originate_wait_returns_its_originate_response() -> None:
         # matching one may arrive before the response is even returned.
         client.emit(FakeMessage("OriginateResponse", "someone-else", [("Response", "Failure")]))
         client.emit(FakeMessage("Newchannel", action.action_id))
-        client.emit(FakeMessage("OriginateResponse", action.action_id, [("Response", "Success"), ("Reason", "4")]))
+        client.emit(
+            FakeMessage("OriginateResponse", action.action_id, [("Response", "Success"), ("Reason", "4")])
+        )
         return FakeMessage("Success", action.action_id)
 
     client = FakeClient(answer)
@@ -256,6 +366,8 @@ async def test_timeouts_are_passed_through() -> None:
 
 async def test_send_action_any_name() -> None:
     client = FakeClient()
-    await ActionSender(client).send_action("MuteAudio", {"Channel": "PJSIP/a-1", "Direction": "in", "State": "on"})
+    await ActionSender(client).send_action(
+        "MuteAudio", {"Channel": "PJSIP/a-1", "Direction": "in", "State": "on"}
+    )
     assert client.last.name == "MuteAudio"
     assert client.last.fields == [("Channel", "PJSIP/a-1"), ("Direction", "in"), ("State", "on")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -45,6 +45,15 @@ async def client(srv: FakeAsterisk) -> AsyncIterator[Client]:
     yield c
     c.close()
     await c.wait_closed()
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a condition the dispatch task makes true; the timeout only guards against hangs."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached"
+        await asyncio.sleep(0.002)
 
 
 def only_conn(srv: FakeAsterisk) -> FakeConnection:
@@ -237,9 +246,8 @@ async def test_list_items_mismatch_reported(srv: FakeAsterisk, client: Client) -
     client.on("error", errors.append)
     coll = await client.request(client.create_action("Odd"))
     assert isinstance(coll, Collection) and coll.list_items_mismatch
-    await client.request(client.create_action("Ping"))
-    await asyncio.sleep(0.01)
-    assert len(errors) == 1 and "ListItems" in str(errors[0])
+    await eventually(lambda: len(errors) == 1)
+    assert "ListItems" in str(errors[0])
 
 
 async def test_list_entries_do_not_reach_the_event_stream(srv: FakeAsterisk, client: Client) -> None:
@@ -255,8 +263,8 @@ async def test_list_entries_do_not_reach_the_event_stream(srv: FakeAsterisk, cli
     srv.on_action("Mixed", lst)
     coll = await client.request(client.create_action("Mixed"))
     assert [e.name for e in coll] == ["Item"]  # type: ignore[union-attr]
-    await asyncio.sleep(0.01)
-    assert "Broadcast" in got and "Item" not in got and "ListComplete" not in got
+    await eventually(lambda: "Broadcast" in got)
+    assert "Item" not in got and "ListComplete" not in got
 
 
 async def test_user_event_echo_is_a_normal_event(client: Client) -> None:
@@ -281,9 +289,8 @@ async def test_follow_up(srv: FakeAsterisk, client: Client) -> None:
     await client.request(action)
     event = await asyncio.wait_for(follow, 5)
     assert event.get_field_value("Reason") == "4"
-    await client.request(client.create_action("Ping"))
-    await asyncio.sleep(0.01)
-    assert "Newchannel" in events and "OriginateResponse" not in events
+    await eventually(lambda: "Newchannel" in events)
+    assert "OriginateResponse" not in events
 
 
 async def test_follow_up_timeout(client: Client) -> None:
@@ -309,7 +316,7 @@ async def test_close_rejects_pending_requests_and_open_lists(srv: FakeAsterisk, 
     open_list = asyncio.create_task(client.request(client.create_action("HangList")))
     await srv.wait_for_action("HangList")
     await srv.wait_for_action("Silent")
-    await asyncio.sleep(0.01)
+    await eventually(lambda: client.stats.list_items_received == 1)
     assert client.is_busy
     client.close()
     for task in (pending, open_list):
@@ -319,7 +326,7 @@ async def test_close_rejects_pending_requests_and_open_lists(srv: FakeAsterisk, 
         await client.request(client.create_action("Ping"))
     await client.wait_closed()
     client.close()
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)
     assert closes == [1] and client.closed and client.close_reason is None
 
 
@@ -406,10 +413,7 @@ async def test_events_in_arrival_order_sync_and_async_callbacks(srv: FakeAsteris
     for n in range(50):
         srv.push_event("Tick", {"N": n})
     await client.request(client.create_action("Ping"))
-    for _ in range(100):
-        if len(seen) >= 100:
-            break
-        await asyncio.sleep(0.005)
+    await eventually(lambda: len([s for s in seen if s[1] is not None]) >= 100)
     ticks = [s for s in seen if s[1] is not None]
     assert ticks == [(kind, str(n)) for n in range(50) for kind in ("sync", "async")]
 
@@ -419,8 +423,7 @@ async def test_early_events_wait_for_the_first_subscriber(srv: FakeAsterisk) -> 
     await c.request(c.create_action("Ping"))
     got: list[str | None] = []
     c.on_event("FullyBooted", lambda e: got.append(e.name))
-    await asyncio.sleep(0.01)
-    assert got == ["FullyBooted"]
+    await eventually(lambda: got == ["FullyBooted"])
     await c.end()
 
 
@@ -428,14 +431,16 @@ async def test_on_event_by_name_and_off(srv: FakeAsterisk, client: Client) -> No
     named: list[str | None] = []
     cb = named.append
     unsubscribe = client.on_event("newchannel", lambda e: cb(e.get_field_value("N")))
+    markers: list[str | None] = []
+    client.on_event("Marker", lambda e: markers.append(e.name))
     srv.push_event("Newchannel", {"N": "1"})
     srv.push_event("Hangup", {"N": "2"})
-    await client.request(client.create_action("Ping"))
-    await asyncio.sleep(0.01)
+    srv.push_event("Marker")
+    await eventually(lambda: len(markers) == 1)
     unsubscribe()
     srv.push_event("Newchannel", {"N": "3"})
-    await client.request(client.create_action("Ping"))
-    await asyncio.sleep(0.01)
+    srv.push_event("Marker")
+    await eventually(lambda: len(markers) == 2)  # events are delivered in order
     assert named == ["1"]
     with pytest.raises(ValueError):
         client.on("nonsense", print)
@@ -459,8 +464,7 @@ async def test_raising_callback_is_reported_and_harmless(
     with caplog.at_level(logging.ERROR, logger="ami_fast.client"):
         for n in range(3):
             srv.push_event("Tick", {"N": n})
-        await client.request(client.create_action("Ping"))
-        await asyncio.sleep(0.02)
+        await eventually(lambda: len(got) == 2)
     assert got == ["0", "2"]
     assert len(errors) == 1 and str(errors[0]) == "boom in callback"
     assert client.stats.callback_errors == 1 and not client.closed
@@ -485,8 +489,7 @@ async def test_callbacks_never_run_inside_data_received(srv: FakeAsterisk, clien
     client.on("error", lambda e: inside.append(state["in"]))
     srv.push_event("Tick")
     only_conn(srv).send_response(None, {"ActionID": "stray"})
-    await client.request(client.create_action("Ping"))
-    await asyncio.sleep(0.01)
+    await eventually(lambda: len(inside) == 3)
     assert len(inside) == 3 and not any(inside)  # FullyBooted, Tick, the stray response
 
 
@@ -498,7 +501,7 @@ async def test_unexpected_response_and_protocol_error_are_not_fatal(srv: FakeAst
     conn.send_raw(b"Response: Success\r\nActionID: nobody\r\n\r\n")
     conn.send_raw(b"Event: Huge\r\nX: " + b"y" * 4000 + b"\r\n\r\n")
     assert (await c.request(c.create_action("Ping"))).get_field_value("Ping") == "Pong"
-    await asyncio.sleep(0.01)
+    await eventually(lambda: len(errors) == 2)
     assert [type(e) for e in errors] == [UnexpectedMessageError, MessageTooLargeError]
     assert c.stats.unexpected_responses == 1 and c.stats.protocol_errors == 1 and not c.closed
     await c.end()
@@ -537,7 +540,6 @@ async def test_slow_consumer_drop_oldest_is_counted(
         got.append(int(event.get_field_value("N") or -1))
 
     c.on_event("Tick", slow)
-    await asyncio.sleep(0.01)  # FullyBooted dispatched
     n = 2000
     with caplog.at_level(logging.WARNING, logger="ami_fast.client"):
         srv.push_raw(b"".join(b"Event: Tick\r\nN: %d\r\n\r\n" % k for k in range(n)))
@@ -545,10 +547,7 @@ async def test_slow_consumer_drop_oldest_is_counted(
         assert (await c.request(c.create_action("Ping"))).get_field_value("Ping") == "Pong"
         await srv.wait_until(lambda: True)
         gate.set()
-        for _ in range(200):
-            if got and got[-1] == n - 1:
-                break
-            await asyncio.sleep(0.005)
+        await eventually(lambda: bool(got) and got[-1] == n - 1)
     stats = c.stats
     assert stats.events_dropped > 0
     assert stats.dispatch_queue_high_water <= 64
@@ -581,8 +580,7 @@ async def test_slow_consumer_disconnect_policy(srv: FakeAsterisk) -> None:
 async def test_events_stream_overflow_counts_drops(srv: FakeAsterisk, client: Client) -> None:
     stream = client.events("Tick", maxsize=10)
     srv.push_raw(b"".join(b"Event: Tick\r\nN: %d\r\n\r\n" % k for k in range(100)))
-    await client.request(client.create_action("Ping"))
-    await asyncio.sleep(0.02)
+    await eventually(lambda: stream.dropped + len(stream._queue) == 100)
     assert stream.dropped == 90 and client.stats.stream_events_dropped == 90
     first = await stream.__anext__()
     assert first.get_field_value("N") == "90"
@@ -609,3 +607,106 @@ async def test_keepalive_deadline_closes_a_dead_link(srv: FakeAsterisk) -> None:
 async def test_repr_has_no_secret(srv: FakeAsterisk, client: Client) -> None:
     assert "amipass" not in repr(client)
     assert "open" in repr(client)
+
+
+async def test_lag_warning_when_handlers_fall_behind(
+    srv: FakeAsterisk, client: Client, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ami_fast.client._LAG_WARNING", 0.01)
+    gate = asyncio.Event()
+    client.on_event("Tick", lambda e: gate.wait())  # returns an awaitable: awaited in turn
+    with caplog.at_level(logging.WARNING, logger="ami_fast.client"):
+        srv.push_event("Tick")
+        await eventually(lambda: client.stats.events_dispatched >= 1 and client.stats.events_received >= 2)
+        await asyncio.sleep(0.03)  # the handler stays blocked longer than the (patched) bound
+        srv.push_event("Tick")
+        await eventually(lambda: any("behind" in r.getMessage() for r in caplog.records))
+    gate.set()
+
+
+async def test_close_discards_queued_events_and_counts_them(srv: FakeAsterisk, client: Client) -> None:
+    gate = asyncio.Event()
+    client.on_event("Tick", lambda e: gate.wait())
+    srv.push_raw(b"".join(b"Event: Tick\r\nN: %d\r\n\r\n" % k for k in range(20)))
+    await eventually(lambda: client.stats.events_received >= 21)  # FullyBooted + 20
+    client.close()
+    gate.set()
+    await client.wait_closed()
+    s = client.stats
+    assert s.events_discarded_at_close > 0
+    assert s.events_dispatched + s.events_discarded_at_close == s.events_received
+
+
+async def test_concurrent_end_calls(srv: FakeAsterisk, client: Client) -> None:
+    await asyncio.gather(client.end(), client.end(), client.end())
+    assert client.closed
+    assert [m.name for m in srv.received].count("Logoff") == 1
+    await client.end()  # after closing: a no-op
+
+
+async def test_unconnected_client_refuses_requests() -> None:
+    c = Client()
+    with pytest.raises(UsageError, match="not connected"):
+        await c.request(c.create_action("Ping"))
+    c.close()
+    await c.wait_closed()
+    assert c.closed
+
+
+async def test_async_error_and_close_listeners(srv: FakeAsterisk, client: Client) -> None:
+    seen: list[str] = []
+
+    async def on_error(exc: BaseException) -> None:
+        await asyncio.sleep(0)
+        seen.append(type(exc).__name__)
+
+    def broken_listener(exc: BaseException) -> None:
+        raise RuntimeError("error listener failed")
+
+    async def on_close() -> None:
+        seen.append("close")
+
+    client.on("error", broken_listener)  # its failure is only logged
+    client.on("error", on_error)
+    client.on("close", on_close)
+    only_conn(srv).send_response(None, {"ActionID": "stray"})
+    await eventually(lambda: seen == ["UnexpectedMessageError"])
+    client.off("error", broken_listener)
+    client.close()
+    await client.wait_closed()
+    assert seen == ["UnexpectedMessageError", "close"]
+
+
+async def test_callbacks_may_request_and_end(srv: FakeAsterisk, client: Client) -> None:
+    answers: list[str | None] = []
+
+    async def on_tick(event: Message) -> None:
+        pong = await client.request(client.create_action("Ping"))  # resolved by data_received
+        answers.append(pong.get_field_value("Ping"))
+        await client.end()  # from the dispatch task itself: must not deadlock
+
+    client.on_event("Tick", on_tick)
+    srv.push_event("Tick")
+    await asyncio.wait_for(client.wait_closed(), 10)
+    assert answers == ["Pong"] and client.close_reason is None
+
+
+async def test_write_flow_control_gates_requests(srv: FakeAsterisk, client: Client) -> None:
+    client.pause_writing()  # what the transport calls when its buffer is over the high-water mark
+    task = asyncio.create_task(client.request(client.create_action("Ping")))
+    await asyncio.sleep(0.01)
+    assert not task.done() and not client.is_busy  # nothing registered or written yet
+    client.resume_writing()
+    assert (await task).get_field_value("Ping") == "Pong"
+
+
+async def test_events_stream_disconnect_policy(srv: FakeAsterisk, client: Client) -> None:
+    stream = client.events("Tick", maxsize=5, overflow="disconnect")
+    srv.push_raw(b"".join(b"Event: Tick\r\nN: %d\r\n\r\n" % k for k in range(20)))
+    await asyncio.wait_for(client.wait_closed(), 10)
+    assert isinstance(client.close_reason, SlowConsumerError)
+    got = []
+    with pytest.raises(SlowConsumerError):
+        async for event in stream:
+            got.append(event.get_field_value("N"))
+    assert got == ["0", "1", "2", "3", "4"]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import (
     CORPUS,
     NATIVE_IMPL,
@@ -88,7 +89,9 @@ def test_recording_details(parser_impl: Impl) -> None:
 
     data = (CORPUS / "asterisk22" / "04_command.bin").read_bytes()
     responses = [m for m in parser_impl.Parser().feed(data) if m.kind == "response"]
-    outputs = [r.get_command_output() for r in responses if r.get_field_value("Message") == "Command output follows"]
+    outputs = [
+        r.get_command_output() for r in responses if r.get_field_value("Message") == "Command output follows"
+    ]
     assert any(o and "No such command" in o for o in outputs)
     assert any(o and "\n\n" in o for o in outputs) or any(o == "" for o in outputs)
 

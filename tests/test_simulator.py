@@ -61,24 +61,56 @@ def test_call_events_in_asterisk_order() -> None:
     _, events = run_model(SimConfig(rate=300.0, seed=1), 30.0)
     names = {name for name, _ in events}
     expected = {
-        "Newchannel", "Newexten", "Newstate", "QueueCallerJoin", "QueueCallerLeave", "AgentCalled",
-        "DialBegin", "DialEnd", "AgentConnect", "BridgeCreate", "BridgeEnter", "BridgeLeave",
-        "BridgeDestroy", "AgentComplete", "HangupRequest", "SoftHangupRequest", "Hangup", "Cdr",
-        "DeviceStateChange", "QueueMemberStatus",
+        "Newchannel",
+        "Newexten",
+        "Newstate",
+        "QueueCallerJoin",
+        "QueueCallerLeave",
+        "AgentCalled",
+        "DialBegin",
+        "DialEnd",
+        "AgentConnect",
+        "BridgeCreate",
+        "BridgeEnter",
+        "BridgeLeave",
+        "BridgeDestroy",
+        "AgentComplete",
+        "HangupRequest",
+        "SoftHangupRequest",
+        "Hangup",
+        "Cdr",
+        "DeviceStateChange",
+        "QueueMemberStatus",
     }
     assert expected <= names
     # Follow one complete call by the caller's Uniqueid (its Linkedid ties the agent leg).
     first_cdr = next(f for name, f in events if name == "Cdr")
     uid = dict(first_cdr)["UniqueID"]
-    trail = [name for name, f in events if dict(f).get("Uniqueid") == uid or dict(f).get("Linkedid") == uid
-             or dict(f).get("UniqueID") == uid]
-    order = ["Newchannel", "QueueCallerJoin", "AgentCalled", "DialEnd", "QueueCallerLeave", "AgentConnect",
-             "BridgeEnter", "BridgeLeave", "AgentComplete", "Hangup", "Cdr"]
+    trail = [
+        name
+        for name, f in events
+        if dict(f).get("Uniqueid") == uid or dict(f).get("Linkedid") == uid or dict(f).get("UniqueID") == uid
+    ]
+    order = [
+        "Newchannel",
+        "QueueCallerJoin",
+        "AgentCalled",
+        "DialEnd",
+        "QueueCallerLeave",
+        "AgentConnect",
+        "BridgeEnter",
+        "BridgeLeave",
+        "AgentComplete",
+        "Hangup",
+        "Cdr",
+    ]
     positions = [trail.index(n) for n in order]
     assert positions == sorted(positions), trail
 
 
-@pytest.mark.parametrize("name", ["Newchannel", "Newstate", "Hangup", "Cdr", "OriginateResponse", "DialBegin"])
+@pytest.mark.parametrize(
+    "name", ["Newchannel", "Newstate", "Hangup", "Cdr", "OriginateResponse", "DialBegin"]
+)
 def test_field_layout_matches_asterisk_22(name: str) -> None:
     model = CallCentre(SimConfig(rate=0.0, seed=3), now=0.0)
     _, now_events = model.originate(0.0, "PJSIP/1001", context="ami-test", exten="echo", action_id="x-1")
@@ -100,7 +132,9 @@ def test_every_call_ends_and_state_drains() -> None:
 
 
 def test_callers_abandon_when_no_agent_is_free() -> None:
-    _, events = run_model(SimConfig(rate=600.0, seed=2, agents_per_queue=1, talk_time=20.0, patience=1.0), 15.0)
+    _, events = run_model(
+        SimConfig(rate=600.0, seed=2, agents_per_queue=1, talk_time=20.0, patience=1.0), 15.0
+    )
     assert any(name == "QueueCallerAbandon" for name, _ in events)
 
 
@@ -163,7 +197,11 @@ async def test_originate_async_sends_originate_response(sim: Simulator) -> None:
     async with ami_fast.connect(sim.url) as client:
         sender = ActionSender(client)
         event = await sender.originate(
-            "PJSIP/1001", exten="100", context="default", caller_id='"Demo" <100>', variables={"FOO": "bar"},
+            "PJSIP/1001",
+            exten="100",
+            context="default",
+            caller_id='"Demo" <100>',
+            variables={"FOO": "bar"},
             wait=True,
         )
         assert event.name == "OriginateResponse"
@@ -250,3 +288,21 @@ async def test_plain_and_md5_login(sim: Simulator) -> None:
             assert (await ActionSender(client).ping())["Ping"] == "Pong"
     with pytest.raises(ami_fast.AuthenticationError):
         await ami_fast.connect(sim.url.replace("amipass", "wrong"))
+
+
+def test_hanging_up_a_ringing_agent_rings_another() -> None:
+    model = CallCentre(SimConfig(rate=60.0, seed=9, ring_time=2.0), now=0.0)
+    events: list[SimEvent] = []
+    t = 0.0
+    while not any(name == "AgentCalled" for name, _ in events):
+        t += 0.05
+        events += model.advance(t)
+    agent = next(dict(f)["DestChannel"] for name, f in events if name == "AgentCalled")
+    assert model.hangup(t, agent)
+    model._next_arrival = float("inf")
+    after = model.take_events() + model.advance(t + 200.0)
+    hangup_at = next(
+        i for i, (name, f) in enumerate(after) if name == "Hangup" and dict(f)["Channel"] == agent
+    )
+    assert not any(agent in dict(f).values() for _, f in after[hangup_at + 1 :])
+    assert model.channels == {} and model.calls_completed == model.calls_started

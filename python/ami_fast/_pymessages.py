@@ -7,8 +7,6 @@ over a list of ``(key, value)`` pairs, so ``messages.Action`` reuses it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 __all__ = ["Event", "FieldLookup", "Message", "Response", "ascii_fold", "decode"]
 
 _MISSING = object()
@@ -104,9 +102,6 @@ class FieldLookup:
 
     def __len__(self) -> int:
         return len(self._pairs())
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
 
 
 def _parse_lines(text: str) -> tuple[list[tuple[str, str]], list[str]]:

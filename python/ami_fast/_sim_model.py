@@ -435,6 +435,10 @@ class CallCentre:
             self._hangup_channel(now, agent, 19)
             self._free_agent(now, call.queue, member)
             return
+        if agent.name not in self.channels:  # the ringing agent leg was hung up: ring another
+            call.agent = call.member = None
+            self._free_agent(now, call.queue, member)
+            return
         call.queue.waiting.remove(call)
         call.connected_at = now
         agent.answered = now
@@ -675,15 +679,14 @@ class CallCentre:
         chan = self.channels.get(channel)
         if chan is None:
             return False
-        for q in self.queues.values():
-            for call in list(q.waiting):
-                if call.caller is chan:
-                    self._abandon(now, call)
-                    return True
         call = self._calls.get(chan.name)
-        if call is not None and call.connected_at and not call.done:
-            self._complete(now, call, chan is call.caller)
-            return True
+        if call is not None and not call.done:
+            if call.connected_at:
+                self._complete(now, call, chan is call.caller)
+                return True
+            if call.caller is chan:
+                self._abandon(now, call)
+                return True
         self._chan_event("HangupRequest", chan, "call,all", [("Cause", str(cause))])
         self._hangup_channel(now, chan, cause)
         self._cdr(now, chan, chan.exten, "", "ANSWERED" if chan.answered else "NO ANSWER")

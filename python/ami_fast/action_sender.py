@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, Union, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .collection import Collection
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ActionSender", "SupportsRequest"]
 
-Value = Union[str, int, float, bool, None, Sequence[str], Mapping[str, Any]]
+Value = str | int | float | bool | None | Sequence[str] | Mapping[str, Any]
 
 # How long to wait for follow-up events (OriginateResponse, a legacy list's end event) when
 # neither the call nor the client says otherwise.

@@ -76,6 +76,7 @@ _DEFAULT: Any = _Default()
 _CLOSE = object()  # control-queue sentinel: run the close listeners, then stop
 _ERRORS_MAX = 1024
 _YIELD_EVERY = 256  # let the loop read the socket while a backlog is dispatched
+_LAG_WARNING = 0.5  # seconds without dispatch progress while events wait (asterisk-java's pump)
 
 
 class _RateLimit:
@@ -259,6 +260,7 @@ class Client(asyncio.Protocol):
         self._listeners: dict[str, tuple[Callback, ...]] = {"event": (), "error": (), "close": ()}
         self._by_name: dict[str, tuple[Callback, ...]] = {}
         self._streams: tuple[EventStream, ...] = ()
+        self._subscribed = False  # any event listener or stream (cached: checked per event)
         self._write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._last_rx = 0.0
@@ -267,6 +269,8 @@ class Client(asyncio.Protocol):
         self._ending: asyncio.Future[None] | None = None
         self._drop_log = _RateLimit()
         self._error_log = _RateLimit()
+        self._lag_log = _RateLimit(burst=1, period=10.0)
+        self._last_progress = 0.0  # loop time the dispatcher last started a batch or idled
         self.peer: str = "?"
         self._item_handlers: dict[type, Callable[[Any], None]] = {
             RequestDone: self._on_done,
@@ -369,6 +373,16 @@ class Client(asyncio.Protocol):
             if len(queue) > self.stats.dispatch_queue_high_water:
                 self.stats.dispatch_queue_high_water = len(queue)
             self._wakeup.set()
+            if self._subscribed:
+                lag = self._last_rx - self._last_progress
+                if lag > _LAG_WARNING and self._lag_log.allow(self._last_rx):
+                    logger.warning(
+                        "ami-fast %s: event handlers are %.1f s behind (%d events queued, bound %d)",
+                        self.peer,
+                        lag,
+                        len(queue),
+                        maxsize,
+                    )
 
     def eof_received(self) -> bool | None:
         return None  # let the transport close itself; connection_lost does the rest
@@ -598,8 +612,7 @@ class Client(asyncio.Protocol):
         if name not in self._listeners:
             raise ValueError(f"unknown listener type {name!r} (use 'event', 'error' or 'close')")
         self._listeners[name] = (*self._listeners[name], callback)
-        if name == "event":
-            self._wakeup.set()
+        self._update_subscribed()
 
     def off(self, name: str, callback: Callback) -> None:
         """Remove a listener added with :meth:`on` (no error if it is not there)."""
@@ -609,6 +622,7 @@ class Client(asyncio.Protocol):
         if callback in current:
             current.remove(callback)
             self._listeners[name] = tuple(current)
+            self._update_subscribed()
 
     def on_event(self, event_name: str | None, callback: Callback) -> Callable[[], None]:
         """Call ``callback(event)`` for events named ``event_name`` (ASCII case-insensitive;
@@ -618,7 +632,7 @@ class Client(asyncio.Protocol):
             return lambda: self.off("event", callback)
         key = event_name.lower()
         self._by_name[key] = (*self._by_name.get(key, ()), callback)
-        self._wakeup.set()
+        self._update_subscribed()
         return lambda: self.off_event(event_name, callback)
 
     def off_event(self, event_name: str | None, callback: Callback) -> None:
@@ -633,6 +647,7 @@ class Client(asyncio.Protocol):
                 self._by_name[key] = tuple(current)
             else:
                 del self._by_name[key]
+            self._update_subscribed()
 
     def events(self, *names: str, maxsize: int = 65_536, overflow: Overflow | None = None) -> EventStream:
         """An async iterator over events (only those named in ``names`` when given), with its
@@ -652,11 +667,12 @@ class Client(asyncio.Protocol):
             stream._end(None)
             return stream
         self._streams = (*self._streams, stream)
-        self._wakeup.set()
+        self._update_subscribed()
         return stream
 
     def _remove_stream(self, stream: EventStream) -> None:
         self._streams = tuple(s for s in self._streams if s is not stream)
+        self._update_subscribed()
 
     def _note_stream_drop(self) -> None:
         self.stats.stream_events_dropped += 1
@@ -668,7 +684,12 @@ class Client(asyncio.Protocol):
             )
 
     def _has_subscribers(self) -> bool:
-        return bool(self._listeners["event"] or self._by_name or self._streams)
+        return self._subscribed
+
+    def _update_subscribed(self) -> None:
+        self._subscribed = bool(self._listeners["event"] or self._by_name or self._streams)
+        if self._subscribed:
+            self._wakeup.set()
 
     # -- dispatch task ------------------------------------------------------------------
 
@@ -676,8 +697,6 @@ class Client(asyncio.Protocol):
         events = self._events
         control = self._control
         wakeup = self._wakeup
-        stats = self.stats
-        count = 0
         while True:
             if control:
                 item = control.popleft()
@@ -689,29 +708,50 @@ class Client(asyncio.Protocol):
             if not (events and self._has_subscribers()):
                 wakeup.clear()
                 await wakeup.wait()
+                self._last_progress = self._last_rx
                 continue
-            event = events.popleft()
-            stats.events_dispatched += 1
-            for stream in self._streams:
-                stream._push(event)
-            for cb in self._listeners["event"]:
-                await self._call(cb, event)
-            if self._by_name:
-                for cb in self._by_name.get((event.name or "").lower(), ()):
-                    await self._call(cb, event)
-            count += 1
-            if count % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+            assert self._loop is not None
+            self._last_progress = self._loop.time()
+            await self._dispatch(_YIELD_EVERY)
+            if events:
+                await asyncio.sleep(0)  # let data_received run while a backlog drains
 
-    async def _call(self, cb: Callback, arg: Any) -> None:
+    async def _dispatch(self, limit: float) -> None:
+        """Deliver up to ``limit`` queued events, in order. Sync callbacks are called inline
+        (no coroutine per call: this is the hot path); awaitables they return are awaited."""
+        events = self._events
+        control = self._control
+        isawaitable = inspect.isawaitable
+        done = 0
         try:
-            result = cb(arg)
-            if result is not None and inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            self.stats.callback_errors += 1
-            self._log_error("event callback %r raised", cb, exc=exc)
-            await self._emit_error(exc, log=False)
+            while events and done < limit and not control and self._has_subscribers():
+                event = events.popleft()
+                done += 1
+                for stream in self._streams:
+                    stream._push(event)
+                for cb in self._listeners["event"]:
+                    try:
+                        result = cb(event)
+                        if result is not None and isawaitable(result):
+                            await result
+                    except Exception as exc:
+                        await self._callback_failed(cb, exc)
+                by_name = self._by_name
+                if by_name:
+                    for cb in by_name.get((event.name or "").lower(), ()):
+                        try:
+                            result = cb(event)
+                            if result is not None and isawaitable(result):
+                                await result
+                        except Exception as exc:
+                            await self._callback_failed(cb, exc)
+        finally:
+            self.stats.events_dispatched += done
+
+    async def _callback_failed(self, cb: Callback, exc: Exception) -> None:
+        self.stats.callback_errors += 1
+        self._log_error("event callback %r raised", cb, exc=exc)
+        await self._emit_error(exc, log=False)
 
     async def _emit_error(self, error: BaseException, *, log: bool = True) -> None:
         listeners = self._listeners["error"]
@@ -735,21 +775,14 @@ class Client(asyncio.Protocol):
     async def _finish_close(self) -> None:
         # Events received before a server-side close are still delivered (close() discarded
         # them already); then every stream ends and the close listeners run, once.
-        while self._events and self._has_subscribers():
-            event = self._events.popleft()
-            self.stats.events_dispatched += 1
-            for stream in self._streams:
-                stream._push(event)
-            for cb in self._listeners["event"]:
-                await self._call(cb, event)
-            for cb in self._by_name.get((event.name or "").lower(), ()):
-                await self._call(cb, event)
+        await self._dispatch(float("inf"))
         if self._events:
             self.stats.events_discarded_at_close += len(self._events)
             self._events.clear()
         for stream in self._streams:
             stream._end(None)
         self._streams = ()
+        self._update_subscribed()
         for cb in self._listeners["close"]:
             try:
                 result = cb()
@@ -775,7 +808,8 @@ class Client(asyncio.Protocol):
     async def end(self, *, timeout: float | None = None, logoff: bool = True) -> None:
         """Close gracefully: refuse new requests, wait until every pending request and open
         list has finished (at most ``timeout`` seconds, then they fail as with ``close()``),
-        send ``Logoff`` (unless ``logoff=False``), then close and wait until closed."""
+        send ``Logoff`` (unless ``logoff=False``), then close, deliver the events already
+        received, run the ``close`` listeners and return once closed."""
         if self._ending is not None:
             await asyncio.shield(self._ending)
             return
@@ -790,13 +824,19 @@ class Client(asyncio.Protocol):
             if logoff and transport is not None and not transport.is_closing() and not self._conn.goodbye:
                 with contextlib.suppress(AmiError, OSError):
                     await self._send(Action("Logoff"), self.logoff_timeout, None, None)
-        self.close()
-        await self.wait_closed()
+        if self._state == "new":
+            self.close()
+        # Graceful: events already received are still delivered before the close listeners.
+        self._shutdown(ConnectionLostError("the client was closed"), discard_events=False, reason=None)
+        if asyncio.current_task() is not self._consumer:  # end() from a callback must not wait on itself
+            await self.wait_closed()
         if self._ending is not None and not self._ending.done():
             self._ending.set_result(None)
 
     async def wait_closed(self) -> None:
-        """Wait until the connection is closed and the ``close`` listeners have run."""
+        """Wait until the connection is closed and the ``close`` listeners have run.
+
+        Not from inside an event callback: the listeners run after it returns (deadlock)."""
         await self._closed_event.wait()
 
     def _shutdown(

@@ -279,6 +279,8 @@ class AmiConnection:
         lists = self._lists
         linger = self._linger
         tombstones = self._tombstones
+        append = out.append
+        plain_events = 0  # counted once per chunk: this loop is the hot path
         for msg in msgs:
             try:
                 kind = msg.kind
@@ -290,8 +292,8 @@ class AmiConnection:
                 if aid is not None and (aid in lists or aid in linger or aid in tombstones):
                     self._route_event(msg, aid, out)
                 else:
-                    stats.events_received += 1
-                    out.append(msg)
+                    plain_events += 1
+                    append(msg)
             elif kind == "response":
                 self._route_response(msg, out)
             else:
@@ -306,6 +308,7 @@ class AmiConnection:
                         )
                     )
                 )
+        stats.events_received += plain_events
         return out
 
     def fail_all(self, error: BaseException) -> list[Item]:

@@ -8,6 +8,7 @@ what the client sends.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -263,6 +264,8 @@ class Action(FieldLookup, Message):
 
 def _register_native() -> None:
     # The native classes cannot inherit from Python ABCs; registering them makes isinstance work.
+    if os.environ.get("AMI_FAST_NO_EXTENSIONS", "") not in ("", "0"):
+        return
     try:
         from . import _native
     except ImportError:

@@ -27,6 +27,7 @@ It only listens on loopback unless told otherwise; it is a development and demo 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import threading
 import time
@@ -43,6 +44,7 @@ from .testing import FakeAsterisk, FakeConnection, FakeUser, format_message
 __all__ = ["RunningSimulator", "SimStats", "Simulator", "start_in_thread"]
 
 VERSION = "22.10.1 (ami-fast simulator)"
+HELP_TAIL = "for other possible commands)"
 
 
 def encode_events(events: list[SimEvent], action_id: str | None = None, *, id_last: bool = False) -> bytes:
@@ -137,10 +139,8 @@ class Simulator:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
         await self.server.stop()
 
     async def __aenter__(self) -> Simulator:
@@ -543,10 +543,7 @@ class Simulator:
                 action,
                 [
                     ("Message", "Command output follows"),
-                    (
-                        "Output",
-                        f"No such command '{command}' (type 'core show help {word}' for other possible commands)",
-                    ),
+                    ("Output", f"No such command '{command}' (type 'core show help {word}' " + HELP_TAIL),
                 ],
                 response="Error",
             )

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -155,10 +156,9 @@ class EventIterator:
         self._closed = True
         aclose = getattr(self._source, "aclose", None)
         if aclose is not None and self._runner.alive:
-            try:
+            # Closing a subscription must not mask the caller's own result or error.
+            with contextlib.suppress(Exception):
                 self._runner.run(aclose(), 5.0)
-            except Exception:  # noqa: BLE001 - closing a subscription must not mask the caller's result
-                pass
 
     def __enter__(self) -> EventIterator:
         return self
@@ -297,7 +297,7 @@ class SyncClient:
             try:
                 self.end()
                 return
-            except Exception:  # noqa: BLE001 - a failed goodbye still closes below
+            except Exception:
                 pass
         self.close()
 

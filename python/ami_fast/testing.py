@@ -69,7 +69,26 @@ Handler = Callable[["FakeConnection", Message], Union[Awaitable[None], None]]  #
 BANNER = "Asterisk Call Manager/11.0.0"
 # Actions allowed before login (manager.c process_message).
 _PRE_LOGIN = frozenset({"login", "challenge", "logoff"})
-_EVENTS_OFF = "off"
+# manager.conf read/write classes; an event mask names some of them.
+_CLASSES = frozenset(
+    {"system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf", "reporting", "cdr"}
+    | {"dialplan", "originate", "agi", "cc", "aoc", "test", "security", "message"}
+)
+_TRUE = frozenset({"yes", "true", "y", "t", "1", "on", "all"})
+_FALSE = frozenset({"no", "false", "n", "f", "0", "off"})
+
+
+def event_classes(mask: str | None) -> frozenset[str] | None:
+    """The event classes an ``Events``/``EventMask`` value selects, as Asterisk 22 reads it:
+    ``None`` means every class (also for an absent or empty login mask), an empty set means
+    off. Unknown class names select nothing, so ``EventMask: bogus`` turns events *off*."""
+    text = (mask or "").strip().lower()
+    if not text or text in _TRUE:
+        return None
+    if text in _FALSE:
+        return frozenset()
+    tokens = {t.strip() for t in text.split(",")}
+    return None if "all" in tokens else frozenset(tokens & _CLASSES)
 
 
 def _pairs(fields: Fields) -> list[tuple[str, str]]:
@@ -130,18 +149,38 @@ class FakeConnection(asyncio.Protocol):
         self.parser = ParserPy()
         self.username: str | None = None
         self.logged_in = False
-        self.events_on = True
+        self.event_classes: frozenset[str] | None = None  # None: every class; empty: off
         self.challenge: str | None = None
         self.received: list[Message] = []
         self.rx_bytes = bytearray()
         self.closed = asyncio.Event()
-        self._backlog: deque[Message] = deque()
+        self._backlog: deque[Message | None] = deque()  # None: a stray empty line
+        self._line_tail = b""
+        self._in_message = False
         self._busy = False
         self._replay: asyncio.Task[None] | None = None
         self._actions_seen = asyncio.Event()
 
     def __repr__(self) -> str:
         return f"<FakeConnection user={self.username!r} logged_in={self.logged_in}>"
+
+    @property
+    def events_on(self) -> bool:
+        return self.event_classes is None or bool(self.event_classes)
+
+    @events_on.setter
+    def events_on(self, value: bool) -> None:
+        self.event_classes = None if value else frozenset()
+
+    def wants(self, privilege: str | None) -> bool:
+        """Whether this connection's mask lets an event with this ``Privilege`` through."""
+        if self.event_classes is None:
+            return True
+        if not self.event_classes:
+            return False
+        if privilege is None:
+            return True  # an event without a class: only "off" holds it back
+        return bool(self.event_classes & {p.strip().lower() for p in privilege.split(",")})
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -157,22 +196,44 @@ class FakeConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.rx_bytes += data
-        for msg in self.parser.feed(data):
-            if not isinstance(msg, Message):
-                continue  # a malformed action: Asterisk ignores what it cannot parse
-            self.received.append(msg)
-            self.server.received.append(msg)
-            self._actions_seen.set()
-            self.server._changed()
+        parsed = iter(self.parser.feed(data))
+        for ends_message in self._frame(data):
+            item: Message | None = None
+            if ends_message:
+                msg = next(parsed, None)
+                if not isinstance(msg, Message):
+                    continue  # a malformed action: Asterisk ignores what it cannot parse
+                item = msg
+                self.received.append(msg)
+                self.server.received.append(msg)
+                self._actions_seen.set()
+                self.server._changed()
             if self._replay is not None:
                 continue
             if self._busy:
-                self._backlog.append(msg)
+                self._backlog.append(item)
                 continue
-            result = self._process(msg)
+            result = self._process(item)
             if result is not None:
                 self._busy = True
                 asyncio.get_running_loop().create_task(self._drain(result))
+
+    def _frame(self, data: bytes) -> list[bool | None]:
+        """Per empty line in ``data``: ``True`` when it ends a message (the parser returns
+        that message), ``None`` when it is a stray empty line, which Asterisk answers with
+        ``Missing action in request`` (the parser skips those)."""
+        lines = (self._line_tail + data).split(b"\n")
+        self._line_tail = lines.pop()
+        out: list[bool | None] = []
+        for line in lines:
+            if line.rstrip(b"\r"):
+                self._in_message = True
+            elif self._in_message:
+                self._in_message = False
+                out.append(True)
+            else:
+                out.append(None)
+        return out
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed.set()
@@ -280,8 +341,8 @@ class FakeConnection(asyncio.Protocol):
         finally:
             self._busy = False
 
-    def _process(self, action: Message) -> Awaitable[None] | None:
-        if action.kind != "action":
+    def _process(self, action: Message | None) -> Awaitable[None] | None:
+        if action is None or action.kind != "action":
             self.send_response(None, [("Message", "Missing action in request")], response="Error")
             return None
         name = (action.name or "").lower()
@@ -347,10 +408,12 @@ def _login(conn: FakeConnection, action: Message) -> Awaitable[None] | None:
         return _login_failed(conn, action)
     conn.logged_in = True
     conn.username = username
-    mask = (action.get_field_value("Events") or "").strip().lower()
-    conn.events_on = mask != _EVENTS_OFF and user is not None and user.read_events
+    conn.event_classes = event_classes(action.get_field_value("Events"))
+    if user is None or not user.read_events:
+        conn.events_on = False
     out = [conn.response_bytes(action, [("Message", "Authentication accepted")])]
-    if conn.events_on and srv.fully_booted and user is not None and user.system_read:
+    # Both are written straight to the new session (past any eventfilter), mask permitting.
+    if srv.fully_booted and user is not None and user.system_read and conn.wants("system,all"):
         out.append(
             format_message(
                 "Event",
@@ -358,8 +421,32 @@ def _login(conn: FakeConnection, action: Message) -> Awaitable[None] | None:
                 [("Privilege", "system,all"), ("Uptime", 42), ("LastReload", 42), ("Status", "Fully Booted")],
             )
         )
+    if srv.security_events and user is not None and user.system_read and conn.wants("security,all"):
+        out.append(format_message("Event", "SuccessfulAuth", _successful_auth(conn, username)))
     conn.send_raw(b"".join(out))
     return None
+
+
+def _successful_auth(conn: FakeConnection, username: str) -> list[tuple[str, Any]]:
+    def address(info: Any) -> str:
+        host, port = (info or ("127.0.0.1", 0))[:2]
+        return f"IPV{6 if ':' in str(host) else 4}/TCP/{host}/{port}"
+
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+    transport = conn.transport
+    return [
+        ("Privilege", "security,all"),
+        ("EventTV", now),
+        ("Severity", "Informational"),
+        ("Service", "AMI"),
+        ("EventVersion", 1),
+        ("AccountID", username),
+        ("SessionID", hex(id(conn))),
+        ("LocalAddress", address(transport.get_extra_info("sockname") if transport else None)),
+        ("RemoteAddress", address(transport.get_extra_info("peername") if transport else None)),
+        ("UsingPassword", 0),
+        ("SessionTV", now),
+    ]
 
 
 async def _login_failed(conn: FakeConnection, action: Message) -> None:
@@ -394,14 +481,14 @@ def _command(conn: FakeConnection, action: Message) -> None:
         return
     output = conn.server.commands.get(command.strip())
     if output is None:
-        word = command.split()[0]
         conn.send_response(
             action,
             [
                 ("Message", "Command output follows"),
                 (
                     "Output",
-                    f"No such command '{command}' (type 'core show help {word}' for other possible commands)",
+                    f"No such command '{command}' "
+                    f"(type 'core show help {command}' for other possible commands)",
                 ),
             ],
             response="Error",
@@ -425,7 +512,7 @@ def _events(conn: FakeConnection, action: Message) -> None:
     if not mask:
         conn.send_error(action, "Invalid event mask")
         return
-    conn.events_on = mask.strip().lower() != _EVENTS_OFF
+    conn.event_classes = event_classes(mask)
     conn.send_response(action, [("Events", "On" if conn.events_on else "Off")])
 
 
@@ -467,6 +554,14 @@ def _core_settings(conn: FakeConnection, action: Message) -> None:
             ("AsteriskVersion", "22.10.1"),
             ("SystemName", ""),
             ("CoreMaxCalls", 0),
+            ("CoreMaxLoadAvg", "0.000000"),
+            ("CoreRunUser", ""),
+            ("CoreRunGroup", ""),
+            ("CoreMaxFilehandles", 0),
+            ("CoreRealTimeEnabled", "No"),
+            ("CoreCDRenabled", "Yes"),
+            ("CoreHTTPenabled", "No"),
+            ("SoundsSearchCustomDir", "No"),
         ],
     )
 
@@ -508,7 +603,9 @@ class FakeAsterisk:
         banner: the first line (``None``: send none).
         auth_failure_delay: seconds before a failed login is answered (Asterisk: 1 s).
         require_login: refuse everything but Login, Challenge, Logoff before login.
-        fully_booted: send ``FullyBooted`` after a login with events on.
+        fully_booted: send ``FullyBooted`` after a login whose mask includes ``system``.
+        security_events: send ``SuccessfulAuth`` after a login whose mask includes
+            ``security`` (Asterisk does, to users with ``system`` read).
         commands: CLI command -> output text, for ``Command``.
         channels: field mappings used by ``CoreShowChannels`` and ``Status``.
     """
@@ -524,6 +621,7 @@ class FakeAsterisk:
         auth_failure_delay: float = 1.0,
         require_login: bool = True,
         fully_booted: bool = True,
+        security_events: bool = True,
         commands: Mapping[str, str] | None = None,
         channels: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
@@ -538,6 +636,7 @@ class FakeAsterisk:
         self.auth_failure_delay = auth_failure_delay
         self.require_login = require_login
         self.fully_booted = fully_booted
+        self.security_events = security_events
         self.commands: dict[str, str] = dict(
             commands if commands is not None else {"core show version": "Asterisk 22.10.1 built by fake"}
         )
@@ -605,6 +704,25 @@ class FakeAsterisk:
             await asyncio.wait_for(self._server.wait_closed(), 5)
         self._server = None
 
+    async def shutdown(self) -> None:
+        """Shut down like Asterisk on SIGTERM (``core stop now``): actions still queued on a
+        connection are answered ``Asterisk is shutting down``, connections with ``system``
+        events get ``Event: Shutdown``, then every connection is closed and listening stops.
+        (An action whose handler is still running gets no answer.)"""
+        if self._server is not None:
+            self._server.close()
+        shutdown = format_message(
+            "Event", "Shutdown", [("Privilege", "system,all"), ("Shutdown", "Cleanly"), ("Restart", "False")]
+        )
+        for conn in self.connections:
+            while conn._backlog:
+                queued = conn._backlog.popleft()
+                conn.send_error(queued, "Asterisk is shutting down")
+            if conn.logged_in and conn.wants("system,all"):
+                conn.send_raw(shutdown)
+            conn.end()
+        await self.stop()
+
     async def __aenter__(self) -> FakeAsterisk:
         return await self.start()
 
@@ -649,12 +767,21 @@ class FakeAsterisk:
         self._handlers[name.lower()] = handler
 
     def push_event(self, name: str, fields: Fields = None) -> int:
-        """Send ``Event: name`` to every logged-in connection with events on; returns how many."""
-        data = format_message("Event", name, fields)
-        return self.push_raw(data)
+        """Send ``Event: name`` to every logged-in connection whose event mask lets its
+        ``Privilege`` classes through (any mask but off, when it has none); returns how many."""
+        pairs = _pairs(fields)
+        privilege = next((v for k, v in pairs if k.lower() == "privilege"), None)
+        data = format_message("Event", name, pairs)
+        count = 0
+        for conn in self.connections:
+            if conn.logged_in and conn.is_open and conn.wants(privilege):
+                conn.send_raw(data)
+                count += 1
+        return count
 
     def push_raw(self, data: bytes) -> int:
-        """Write ``data`` to every logged-in connection with events on; returns how many."""
+        """Write ``data`` to every logged-in connection with events on (classes are not
+        checked); returns how many."""
         count = 0
         for conn in self.connections:
             if conn.logged_in and conn.events_on and conn.is_open:

@@ -21,7 +21,7 @@ struct KeyTable {
 
 static TABLE: PyOnceLock<KeyTable> = PyOnceLock::new();
 
-/// FNV-1a: short keys, no allocation, good enough spread for a 1024-slot table.
+/// FNV-1a over every byte: used by the per-parser name cache.
 #[inline]
 pub fn hash(bytes: &[u8]) -> usize {
     let mut h: u32 = 0x811c_9dc5;
@@ -31,12 +31,28 @@ pub fn hash(bytes: &[u8]) -> usize {
     h as usize
 }
 
+/// A cheap hash from the length and three sampled bytes: known keys differ there, and
+/// probing sorts out the rest. Much cheaper than hashing every byte of every key.
+#[inline]
+fn key_hash(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    if n == 0 {
+        return 0;
+    }
+    let x = (n as u32)
+        ^ (u32::from(bytes[0]) << 8)
+        ^ (u32::from(bytes[n - 1]) << 16)
+        ^ (u32::from(bytes[n / 2]) << 24)
+        ^ (u32::from(bytes[(n * 3) / 4]) << 4);
+    (x.wrapping_mul(0x9e37_79b1) >> 22) as usize
+}
+
 fn build(py: Python<'_>) -> KeyTable {
     let mut slots = Box::new([u16::MAX; SLOTS]);
     let mut strings = Vec::with_capacity(KNOWN_KEYS.len());
     for (i, key) in KNOWN_KEYS.iter().enumerate() {
         strings.push(PyString::intern(py, key).unbind());
-        let mut slot = hash(key.as_bytes()) % SLOTS;
+        let mut slot = key_hash(key.as_bytes()) % SLOTS;
         while slots[slot] != u16::MAX {
             slot = (slot + 1) % SLOTS;
         }
@@ -45,17 +61,37 @@ fn build(py: Python<'_>) -> KeyTable {
     KeyTable { slots, strings }
 }
 
+/// Equality of two short slices of the same length without a `memcmp` call: word loads,
+/// the last one overlapping.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
+        }
+        return word(a, n - 8) == word(b, n - 8);
+    }
+    a == b
+}
+
 /// The shared string for a known key.
 #[inline]
 fn lookup<'py>(py: Python<'py>, bytes: &[u8]) -> Option<&'py Py<PyString>> {
     let table = TABLE.get_or_init(py, || build(py));
-    let mut slot = hash(bytes) % SLOTS;
+    let mut slot = key_hash(bytes) % SLOTS;
     loop {
         let index = table.slots[slot];
         if index == u16::MAX {
             return None;
         }
-        if KNOWN_KEYS[index as usize].as_bytes() == bytes {
+        let known = KNOWN_KEYS[index as usize].as_bytes();
+        if known.len() == bytes.len() && same_bytes(known, bytes) {
             return Some(&table.strings[index as usize]);
         }
         slot = (slot + 1) % SLOTS;

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use pyo3::exceptions::PyKeyError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyString, PyTuple, PyType};
 use pyo3::{intern, IntoPyObjectExt};
 
 use ami_fast_core::{Field, Kind, MessageView, Span};
@@ -155,7 +156,6 @@ impl Message {
     fn class_name(slf: &Bound<'_, Self>) -> PyResult<String> {
         Ok(slf.get_type().name()?.to_string())
     }
-
     /// Output for `Response.get_command_output()`.
     fn command_output<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
         let raw = self.raw_bytes(py);
@@ -325,13 +325,28 @@ impl Message {
         Ok(text)
     }
 
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        self.keys(py)?.try_iter()
+    }
+
+    fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
+        let py = slf.py();
+        let name = slf.get_type().name()?;
+        PyTuple::new(py, [name.into_any(), slf.get().raw.bind(py).clone().into_any()])?.hash()
+    }
+
+    /// Equal to any message (native, pure twin or `Action`) of the same class name and bytes.
     fn __eq__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        let Ok(other) = other.cast::<Message>() else {
+        let same = if let Ok(other) = other.cast::<Message>() {
+            slf.get().raw_bytes(py) == other.get().raw_bytes(py)
+                && slf.get_type().name()?.as_any().eq(other.get_type().name()?)?
+        } else if other.is_instance(abc_message(py)?)? {
+            slf.get_type().name()?.as_any().eq(other.get_type().name()?)?
+                && slf.get().raw.bind(py).as_any().eq(other.getattr(intern!(py, "raw"))?)?
+        } else {
             return Ok(py.NotImplemented());
         };
-        let same = Self::class_name(slf)? == Self::class_name(other)?
-            && slf.get().raw_bytes(py) == other.get().raw_bytes(py);
         same.into_py_any(py)
     }
 
@@ -343,6 +358,12 @@ impl Message {
         }
         (!eq.extract::<bool>(py)?).into_py_any(py)
     }
+}
+
+/// `ami_fast.messages.Message`, the ABC every message implementation registers with.
+fn abc_message(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    static ABC: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    ABC.import(py, "ami_fast.messages", "Message")
 }
 
 #[pymethods]

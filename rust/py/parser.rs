@@ -1,7 +1,8 @@
 //! `Parser`: one native call per chunk, every complete message (or error) returned in order.
 
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString};
 
 use ami_fast_core::{Framer, Limits, MessageView, ProtocolError as CoreError, Sink};
 
@@ -45,6 +46,20 @@ impl Sink for PySink<'_, '_> {
     }
 }
 
+/// A limit argument: an `int` (not `bool`) of at least `least`; huge values are clamped.
+fn limit(label: &str, value: Option<&Bound<'_, PyAny>>, default: usize, least: usize) -> PyResult<usize> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    if !value.is_instance_of::<PyInt>() || value.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!("{label} must be an int")));
+    }
+    if value.lt(least)? {
+        return Err(PyValueError::new_err(format!("{label} must be at least {least}")));
+    }
+    Ok(value.extract::<usize>().unwrap_or(usize::MAX))
+}
+
 impl Parser {
     fn run<'py>(
         &mut self,
@@ -63,14 +78,31 @@ impl Parser {
 #[pymethods]
 impl Parser {
     #[new]
-    #[pyo3(signature = (*, max_message_bytes = 1 << 20, max_fields = 8192, max_follows_bytes = 8 << 20, strict = false))]
-    fn new(max_message_bytes: usize, max_fields: usize, max_follows_bytes: usize, strict: bool) -> Self {
-        let limits = Limits::new(max_message_bytes, max_fields, max_follows_bytes);
-        Self { framer: Framer::new(limits, strict), names: NameCache::default() }
+    #[pyo3(signature = (*, max_message_bytes = None, max_fields = None, max_follows_bytes = None, strict = None))]
+    fn new(
+        max_message_bytes: Option<&Bound<'_, PyAny>>,
+        max_fields: Option<&Bound<'_, PyAny>>,
+        max_follows_bytes: Option<&Bound<'_, PyAny>>,
+        strict: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let limits = Limits::new(
+            limit("max_message_bytes", max_message_bytes, 1 << 20, 64)?,
+            limit("max_fields", max_fields, 8192, 1)?,
+            limit("max_follows_bytes", max_follows_bytes, 8 << 20, 64)?,
+        );
+        let strict = match strict {
+            Some(value) => value.is_truthy()?,
+            None => false,
+        };
+        Ok(Self { framer: Framer::new(limits, strict), names: NameCache::default() })
     }
 
     /// Every complete message (or `ProtocolError` in its place) in `data`, in order.
-    fn feed<'py>(&mut self, py: Python<'py>, data: &Bound<'py, PyBytes>) -> PyResult<Bound<'py, PyList>> {
+    fn feed<'py>(&mut self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let Ok(data) = data.cast::<PyBytes>() else {
+            let type_name = data.get_type().name()?;
+            return Err(PyTypeError::new_err(format!("feed() takes bytes, not {type_name}")));
+        };
         let bytes = data.as_bytes();
         self.run(py, |framer, sink| framer.feed(bytes, sink))
     }

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
+import ami_fast
 from ami_fast import ActionSender, Client
 
 
-async def originate_and_wait(
-    sender: ActionSender, exten: str, *, account: str, seconds: int = 20
-) -> None:
+async def originate_and_wait(sender: ActionSender, exten: str, *, account: str, seconds: int = 20) -> None:
     """Place Local/<exten>@ami-test (the other leg runs Wait(seconds)) and wait until it is up.
 
     Both legs of a Local channel carry ``account`` as their AccountCode, which is how the
@@ -22,7 +22,9 @@ async def originate_and_wait(
 
 async def our_channels(sender: ActionSender, account: str) -> list[str]:
     listing = await sender.core_show_channels()
-    return [e.get_field_value("Channel") or "" for e in listing if e.get_field_value("AccountCode") == account]
+    return [
+        e.get_field_value("Channel") or "" for e in listing if e.get_field_value("AccountCode") == account
+    ]
 
 
 async def hang_up_account(client: Client, account: str, *, timeout: float = 15.0) -> None:
@@ -32,10 +34,8 @@ async def hang_up_account(client: Client, account: str, *, timeout: float = 15.0
     deadline = loop.time() + timeout
     while channels := await our_channels(sender, account):
         for name in channels:
-            try:
+            with contextlib.suppress(ami_fast.ActionError):  # it may be gone already
                 await sender.hangup(name)
-            except Exception:  # noqa: BLE001 - the channel may be gone already
-                pass
         if loop.time() > deadline:
             raise AssertionError(f"channels still up after {timeout} s: {channels}")
         await asyncio.sleep(0.1)

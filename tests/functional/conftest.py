@@ -52,7 +52,8 @@ class AmiServer:
         """A tcp:// URL for ``user`` (its known secret unless ``secret`` is given)."""
         password = SECRETS[user] if secret is None else secret
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"tcp://{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(password, safe='')}@{host}:{self.port}"
+        quote = urllib.parse.quote
+        return f"tcp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{self.port}"
 
 
 def _server_from_env() -> AmiServer | None:

@@ -16,7 +16,11 @@ def _cli(*args: str, url: str, timeout: float = 30) -> subprocess.CompletedProce
     env = {k: v for k, v in os.environ.items() if k not in ("AMI_URL", "AMI_SECRET")}
     return subprocess.run(
         [sys.executable, "-m", "ami_fast", *args, "--url", url],
-        capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 import ami_fast
-from ami_fast import ActionSender, Client, Event
+from ami_fast import ActionSender, Event
 
 from .conftest import AmiServer
 
@@ -100,17 +100,22 @@ async def test_slow_consumer_keeps_the_connection_and_counts_drops(
         await flood_from_another_thread(ami_server.url_for("amibulk"), tag, SLOW_FLOOD)
         # Everything the server sent is either delivered or counted as dropped.
         await _until(
-            lambda: listener.closed or (
-                stats.events_received >= SLOW_FLOOD
-                and len(delivered) + stats.events_dropped == stats.events_received
+            lambda: (
+                listener.closed
+                or (
+                    stats.events_received >= SLOW_FLOOD
+                    and len(delivered) + stats.events_dropped == stats.events_received
+                )
             ),
             60,
-            lambda: f"received {stats.events_received}, delivered {len(delivered)}, dropped {stats.events_dropped}",
+            lambda: f"{stats.events_received} in, {len(delivered)} delivered, {stats.events_dropped} dropped",
         )
         assert not listener.closed, f"Asterisk disconnected the slow consumer: {listener.close_reason!r}"
         assert (await ActionSender(listener).ping()).name == "Success"
 
-        ours = [int(e.get_field_value("Seq") or -1) for e in delivered if e.get_field_value("UserEvent") == tag]
+        ours = [
+            int(e.get_field_value("Seq") or -1) for e in delivered if e.get_field_value("UserEvent") == tag
+        ]
         assert stats.events_received >= SLOW_FLOOD
         assert len(delivered) + stats.events_dropped == stats.events_received  # nothing vanished
         assert stats.events_dropped > 0  # the queue really overflowed, and it was counted

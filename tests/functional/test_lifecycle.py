@@ -58,8 +58,9 @@ async def _pending_requests(sender: ActionSender) -> list[asyncio.Task[object]]:
     queue, and the Pings behind it wait too: none can finish before the restart."""
     tasks: list[asyncio.Task[object]] = [
         asyncio.create_task(
-            sender.originate("Local/ring@ami-test", application="Wait", data="1", async_=False,
-                             originate_timeout=30_000)
+            sender.originate(
+                "Local/ring@ami-test", application="Wait", data="1", async_=False, originate_timeout=30_000
+            )
         )
     ]
     tasks += [asyncio.create_task(sender.ping()) for _ in range(3)]
@@ -70,8 +71,10 @@ async def _pending_requests(sender: ActionSender) -> list[asyncio.Task[object]]:
 
 async def _restart(command: list[str], *, crash: bool) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        *command, *(["--kill"] if crash else []),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        *command,
+        *(["--kill"] if crash else []),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 

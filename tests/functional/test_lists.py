@@ -21,8 +21,8 @@ async def test_channel_lists_have_one_entry_per_channel(ami_server: AmiServer, t
             await asyncio.gather(*(originate_and_wait(sender, "wait-20", account=tag) for _ in range(CALLS)))
 
             channels = await sender.core_show_channels()
+            assert isinstance(channels, ami_fast.Response)  # a Collection is a Response too
             assert isinstance(channels, ami_fast.Collection)
-            assert isinstance(channels, ami_fast.Response)
             assert channels.complete and not channels.list_items_mismatch
             assert channels.complete_event is not None
             assert int(channels.complete_event.get_field_value("ListItems") or -1) == len(channels)
@@ -37,7 +37,9 @@ async def test_channel_lists_have_one_entry_per_channel(ami_server: AmiServer, t
             assert isinstance(status, ami_fast.Collection)
             assert status.complete_event is not None
             assert int(status.complete_event.get_field_value("ListItems") or -1) == len(status)
-            status_names = {e.get_field_value("Channel") for e in status if e.get_field_value("AccountCode") == tag}
+            status_names = {
+                e.get_field_value("Channel") for e in status if e.get_field_value("AccountCode") == tag
+            }
             assert status_names == set(names)
         finally:
             await hang_up_account(client, tag)

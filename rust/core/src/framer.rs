@@ -11,10 +11,11 @@ use crate::classify::{
     banner_version, is_action_id_key, is_banner, is_follows_header_key, is_follows_value, Kind,
 };
 use crate::error::{ErrorKind, ProtocolError};
-use crate::fields::find_colon;
+use crate::fields::{find_colon, value_start};
 use crate::follows::{EndFinder, MAX_END_LEN};
 use crate::limits::Limits;
 use crate::message::{Field, MessageView, Span};
+use crate::scan::scan_line;
 
 /// Receives the framer's output, in stream order.
 pub trait Sink {
@@ -27,10 +28,9 @@ pub trait Sink {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Follows {
     No,
-    /// After `Response: Follows`, while lines are `Privilege`/`ActionID` fields.
-    Header,
-    /// The raw body starts at `start`; no end sequence starts before `search`.
-    Body { start: usize, search: usize },
+    /// After a `Response: Follows` first line ending at `second`: no end sequence starts
+    /// before `search`.
+    Body { second: usize, search: usize },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -48,8 +48,9 @@ enum Step {
     Skip(usize),
     /// Every complete line was processed; the message needs more bytes.
     NeedMore,
-    /// The message went over a limit: report it, then discard from `resume` on.
-    Overflow { kind: ErrorKind, resume: usize, at_line_start: bool },
+    /// The message went over a limit: report it, then discard from `resume` on (a line
+    /// start, or the end of the held bytes for a Follows message).
+    Overflow { kind: ErrorKind, resume: usize, excerpt: usize },
     /// A complete Follows message that is too large.
     OverflowDone { kind: ErrorKind, end: usize },
 }
@@ -72,13 +73,24 @@ struct Scanner {
     issue: Option<Issue>,
 }
 
-/// Could this unfinished first line still become `Response: Follows`? Then its size limit
-/// is not known yet.
-fn could_be_follows_line(part: &[u8]) -> bool {
-    const WITH_SPACE: &[u8] = b"response: follows\r";
-    const WITHOUT_SPACE: &[u8] = b"response:follows\r";
-    let prefix_of = |full: &[u8]| part.len() <= full.len() && part.eq_ignore_ascii_case(&full[..part.len()]);
-    prefix_of(WITH_SPACE) || prefix_of(WITHOUT_SPACE)
+/// `Response: Follows` (key and value ASCII case-insensitive, one optional space).
+fn is_follows_line(line: &[u8]) -> bool {
+    let Some(c) = find_colon(line) else {
+        return false;
+    };
+    Kind::from_first_key(&line[..c]) == Kind::Response
+        && is_follows_value(&line[value_start(line, c, line.len())..])
+}
+
+/// `(first line end, line end without CR, CR present)` of the line starting at `ls`
+/// whose LF is at `nl`.
+#[inline]
+fn line_end(msg: &[u8], ls: usize, nl: usize) -> (usize, bool) {
+    if nl > ls && msg[nl - 1] == b'\r' {
+        (nl - 1, true)
+    } else {
+        (nl, false)
+    }
 }
 
 impl Scanner {
@@ -113,45 +125,32 @@ impl Scanner {
         self.issue = None;
     }
 
-    fn size_limit(&self) -> (usize, ErrorKind) {
-        if self.follows == Follows::No {
-            let n = self.limits.max_message_bytes;
-            (n, ErrorKind::MessageTooLarge(n))
-        } else {
-            let n = self.limits.max_follows_bytes;
-            (n, ErrorKind::FollowsTooLarge(n))
-        }
+    fn too_large(&self) -> ErrorKind {
+        ErrorKind::MessageTooLarge(self.limits.max_message_bytes)
     }
 
     /// Processes the complete lines of `msg` (the message's bytes so far, from its first
     /// byte) starting at `line_start`.
+    ///
+    /// The byte limit is certain to be exceeded once byte `max + 1` of the message exists
+    /// and no empty line ended it before; the field limit once line `max_fields + 1` ends.
+    /// When both hold, the one certain at the earlier byte wins (a tie goes to bytes).
     fn step(&mut self, msg: &[u8]) -> Step {
+        let max = self.limits.max_message_bytes;
         loop {
-            if let Follows::Body { start, search } = self.follows {
-                return self.step_body(msg, start, search);
+            if let Follows::Body { second, search } = self.follows {
+                return self.step_body(msg, second, search);
             }
             let ls = self.line_start;
-            let Some(i) = memchr(b'\n', &msg[ls..]) else {
+            let Some((nl, colon)) = scan_line(msg, ls) else {
                 return self.partial(msg);
             };
-            let nl = ls + i;
-            let cr = nl > ls && msg[nl - 1] == b'\r';
-            let le = if cr { nl - 1 } else { nl };
-            if self.follows == Follows::Header {
-                let line = &msg[ls..le];
-                let header = find_colon(line).is_some_and(|c| is_follows_header_key(&line[..c]));
-                if !header {
-                    self.follows = Follows::Body { start: ls, search: ls };
-                    continue;
-                }
-            }
+            let (le, cr) = line_end(msg, ls, nl);
             if self.lines == 0 {
                 if self.banner_check {
                     self.banner_check = false;
                     let line = &msg[ls..le];
-                    // A banner longer than a message may be is treated as one, so the
-                    // outcome does not depend on whether its LF came in the same chunk.
-                    if is_banner(line) && nl < self.limits.max_message_bytes {
+                    if is_banner(line) {
                         self.version = Some(banner_version(line).to_vec());
                         return Step::Skip(nl + 1);
                     }
@@ -159,40 +158,55 @@ impl Scanner {
                 if le == ls {
                     return Step::Skip(nl + 1);
                 }
+                if is_follows_line(&msg[ls..le]) {
+                    // Legacy command output: its own limit, no field limit.
+                    self.lines = 1;
+                    self.line(msg, ls, le, cr);
+                    self.follows = Follows::Body { second: nl + 1, search: nl + 1 };
+                    continue;
+                }
             } else if le == ls {
                 if self.strict && !cr && self.issue.is_none() {
                     self.issue = Some(Issue::NoCr(ls));
                 }
                 return Step::Done { end: nl + 1, output: None };
             }
-            self.lines += 1;
-            self.line(msg, ls, le, cr);
-            let (limit, kind) = self.size_limit();
-            if nl + 1 > limit {
-                return Step::Overflow { kind, resume: nl + 1, at_line_start: true };
+            if nl > max {
+                return Step::Overflow { kind: self.too_large(), resume: nl + 1, excerpt: max + 2 };
             }
-            if self.lines > self.limits.max_fields {
+            if self.lines >= self.limits.max_fields {
                 let kind = ErrorKind::TooManyFields(self.limits.max_fields);
-                return Step::Overflow { kind, resume: nl + 1, at_line_start: true };
+                return Step::Overflow { kind, resume: nl + 1, excerpt: nl + 1 };
             }
+            if nl == max {
+                // Too large, but certain only once byte `max + 1` exists (twin rule):
+                // look at this line again when more bytes came.
+                if msg.len() < max + 2 {
+                    return Step::NeedMore;
+                }
+                return Step::Overflow { kind: self.too_large(), resume: nl + 1, excerpt: max + 2 };
+            }
+            self.lines += 1;
+            self.record(msg, ls, le, cr, colon.filter(|&c| c < le));
             self.line_start = nl + 1;
         }
     }
 
     /// Records one non-empty line `msg[ls..le]` (`cr`: it ended in CRLF).
-    #[inline]
     fn line(&mut self, msg: &[u8], ls: usize, le: usize, cr: bool) {
-        let line = &msg[ls..le];
-        if let Some(c) = find_colon(line) {
+        let colon = find_colon(&msg[ls..le]).map(|c| ls + c);
+        self.record(msg, ls, le, cr, colon);
+    }
+
+    /// Records one non-empty line `msg[ls..le]` whose first colon is at `colon`.
+    #[inline]
+    fn record(&mut self, msg: &[u8], ls: usize, le: usize, cr: bool, colon: Option<usize>) {
+        if let Some(colon) = colon {
             let index = self.fields.len();
-            let field = Field { start: ls as u32, colon: (ls + c) as u32, end: le as u32 };
-            self.fields.push(field);
-            let key = &line[..c];
+            self.fields.push(Field { start: ls as u32, colon: colon as u32, end: le as u32 });
+            let key = &msg[ls..colon];
             if index == 0 {
                 self.kind = Kind::from_first_key(key);
-                if self.kind == Kind::Response && self.lines == 1 && is_follows_value(field.value(msg)) {
-                    self.follows = Follows::Header;
-                }
             }
             if self.action_id.is_none() && is_action_id_key(key) {
                 self.action_id = Some(index as u32);
@@ -208,58 +222,65 @@ impl Scanner {
         }
     }
 
-    /// `msg` ends inside a line (outside a Follows body): is the message already certain
-    /// to go over its limit?
-    fn partial(&self, msg: &[u8]) -> Step {
-        let part = &msg[self.line_start..];
-        // An empty or lone-CR partial line may still be the terminating empty line.
-        if part.is_empty() || part == b"\r" {
-            return Step::NeedMore;
-        }
-        if self.lines == 0 && could_be_follows_line(part) {
-            return Step::NeedMore;
-        }
-        let (limit, kind) = self.size_limit();
-        // The line is not empty, so the message will hold at least its LF as well.
-        if msg.len() + 1 > limit {
-            return Step::Overflow { kind, resume: msg.len(), at_line_start: false };
+    /// `msg` ends inside a line (outside a Follows body): is byte `max + 1` there yet?
+    fn partial(&mut self, msg: &[u8]) -> Step {
+        let max = self.limits.max_message_bytes;
+        if msg.len() >= max + 2 {
+            // Too long for a banner as well.
+            self.banner_check = false;
+            return Step::Overflow { kind: self.too_large(), resume: self.line_start, excerpt: max + 2 };
         }
         Step::NeedMore
     }
 
     /// Searches a Follows body for its end sequence.
-    fn step_body(&mut self, msg: &[u8], start: usize, search: usize) -> Step {
+    fn step_body(&mut self, msg: &[u8], second: usize, search: usize) -> Step {
         let limit = self.limits.max_follows_bytes;
+        let kind = ErrorKind::FollowsTooLarge(limit);
         match self.finder.find(msg, search) {
             Ok(end) => {
-                let mut out_end = end.marker;
-                if out_end > start && msg[out_end - 1] == b'\n' {
-                    out_end -= 1;
-                }
                 if end.empty_line > limit {
-                    return Step::OverflowDone { kind: ErrorKind::FollowsTooLarge(limit), end: end.end };
+                    return Step::OverflowDone { kind, end: end.end };
                 }
-                Step::Done { end: end.end, output: Some(Span::new(start, out_end)) }
+                Step::Done { end: end.end, output: Some(self.follows_headers(msg, second, end.marker)) }
             }
             Err(resume) => {
-                self.follows = Follows::Body { start, search: resume };
-                // The final empty line cannot start before the last byte held (a complete
-                // end would have been found). Checking only this keeps the excerpt (the
-                // first `limit` bytes at most) the same however the stream is cut.
-                if msg.len().saturating_sub(1) > limit {
-                    let kind = ErrorKind::FollowsTooLarge(limit);
-                    return Step::Overflow { kind, resume: msg.len(), at_line_start: false };
+                self.follows = Follows::Body { second, search: resume };
+                // No end yet: certain once byte `limit + 1` exists.
+                if msg.len() >= limit + 2 {
+                    return Step::Overflow { kind, resume: msg.len(), excerpt: limit + 2 };
                 }
                 Step::NeedMore
             }
         }
     }
 
+    /// Records the header lines of a complete Follows message (Privilege/ActionID fields
+    /// after the first line, ending before the marker) and returns the output span.
+    fn follows_headers(&mut self, msg: &[u8], second: usize, marker: usize) -> Span {
+        let mut body = second;
+        while let Some(i) = memchr(b'\n', &msg[body..marker]) {
+            let nl = body + i;
+            let (le, cr) = line_end(msg, body, nl);
+            let line = &msg[body..le];
+            if !find_colon(line).is_some_and(|c| is_follows_header_key(&line[..c])) {
+                break;
+            }
+            self.line(msg, body, le, cr);
+            body = nl + 1;
+        }
+        let mut out_end = marker;
+        if out_end > body && msg[out_end - 1] == b'\n' {
+            out_end -= 1;
+        }
+        Span::new(body, out_end)
+    }
+
     /// Partial data appended to a held message: like `step`, without rescanning the line.
     fn recheck(&mut self, msg: &[u8]) -> Step {
         match self.follows {
-            Follows::Body { start, search } => self.step_body(msg, start, search),
-            _ => self.partial(msg),
+            Follows::Body { second, search } => self.step_body(msg, second, search),
+            Follows::No => self.partial(msg),
         }
     }
 }
@@ -397,13 +418,15 @@ impl Framer {
                     self.mode = Mode::Pending;
                     return data.len();
                 }
-                Step::Overflow { kind, resume, at_line_start } => {
-                    sink.error(ProtocolError::new(kind, offset, excerpt(kind, &msg[..resume])));
-                    self.enter_discard(&msg[..resume], at_line_start);
+                Step::Overflow { kind, resume, excerpt } => {
+                    sink.error(ProtocolError::new(kind, offset, &msg[..excerpt.min(msg.len())]));
+                    self.enter_discard(msg);
+                    // The caller's loop discards the rest of the message from here.
                     return p + resume;
                 }
                 Step::OverflowDone { kind, end } => {
-                    sink.error(ProtocolError::new(kind, offset, excerpt(kind, &msg[..end])));
+                    let excerpt = &msg[..(limit_of(kind) + 2).min(end)];
+                    sink.error(ProtocolError::new(kind, offset, excerpt));
                     p += end;
                 }
             }
@@ -442,17 +465,22 @@ impl Framer {
                     self.mode = Mode::Idle;
                     return p;
                 }
-                Step::Overflow { kind, resume, at_line_start } => {
-                    let head = excerpt(kind, &self.buf[..resume]);
-                    sink.error(ProtocolError::new(kind, self.msg_offset, head));
+                Step::Overflow { kind, resume, excerpt } => {
                     let held = std::mem::take(&mut self.buf);
-                    self.enter_discard(&held[..resume], at_line_start);
+                    sink.error(ProtocolError::new(kind, self.msg_offset, &held[..excerpt.min(held.len())]));
+                    self.enter_discard(&held);
+                    // The held bytes after `resume` belong to the oversized message too.
+                    if let Mode::DiscardLines(pos) = self.mode {
+                        let used = self.discard_lines(&held, resume, pos);
+                        debug_assert!(self.mode != Mode::Idle || used == held.len());
+                    }
                     self.buf = held;
                     self.buf.clear();
                     return p;
                 }
                 Step::OverflowDone { kind, end } => {
-                    sink.error(ProtocolError::new(kind, self.msg_offset, excerpt(kind, &self.buf[..end])));
+                    let excerpt = &self.buf[..(limit_of(kind) + 2).min(end)];
+                    sink.error(ProtocolError::new(kind, self.msg_offset, excerpt));
                     self.buf.clear();
                     self.mode = Mode::Idle;
                     return p;
@@ -461,14 +489,17 @@ impl Framer {
         }
     }
 
-    /// `held`: the oversized message's bytes seen so far.
-    fn enter_discard(&mut self, held: &[u8], at_line_start: bool) {
-        if self.scanner.follows == Follows::No {
-            self.mode = Mode::DiscardLines(if at_line_start { LinePos::Start } else { LinePos::Mid });
-        } else {
-            self.tail.clear();
-            self.tail.extend_from_slice(&held[held.len().saturating_sub(MAX_END_LEN - 1)..]);
-            self.mode = Mode::DiscardFollows;
+    /// Switches to discarding an oversized message whose bytes so far are `held`.
+    fn enter_discard(&mut self, held: &[u8]) {
+        match self.scanner.follows {
+            Follows::No => self.mode = Mode::DiscardLines(LinePos::Start),
+            Follows::Body { second, .. } => {
+                // The end sequence may already have begun (never inside the first line).
+                let from = second.max(held.len().saturating_sub(MAX_END_LEN - 1));
+                self.tail.clear();
+                self.tail.extend_from_slice(&held[from.min(held.len())..]);
+                self.mode = Mode::DiscardFollows;
+            }
         }
     }
 
@@ -531,13 +562,10 @@ impl Framer {
     }
 }
 
-/// The start of an oversized message for its error's excerpt. Only bytes that every
-/// chunking has seen when the overflow is detected count (up to the size limit), so the
-/// excerpt does not depend on how the stream was cut.
-fn excerpt(kind: ErrorKind, held: &[u8]) -> &[u8] {
+fn limit_of(kind: ErrorKind) -> usize {
     match kind {
-        ErrorKind::MessageTooLarge(n) | ErrorKind::FollowsTooLarge(n) => &held[..held.len().min(n)],
-        _ => held,
+        ErrorKind::MessageTooLarge(n) | ErrorKind::FollowsTooLarge(n) | ErrorKind::TooManyFields(n) => n,
+        _ => 0,
     }
 }
 

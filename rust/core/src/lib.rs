@@ -14,9 +14,10 @@ pub mod framer;
 pub mod keys;
 pub mod limits;
 pub mod message;
+pub mod scan;
 
 pub use classify::Kind;
-pub use encode::{encode_action, EncodeError, EncodeErrorKind};
+pub use encode::{encode_action, ActionEncoder, EncodeError, EncodeErrorKind};
 pub use error::{ErrorKind, ProtocolError};
 pub use framer::{CollectSink, Framer, Sink};
 pub use limits::Limits;

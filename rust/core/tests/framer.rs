@@ -261,8 +261,8 @@ fn message_size_limit_is_exact() {
     assert_eq!(e.kind, ErrorKind::MessageTooLarge(19));
     assert_eq!(e.to_string(), "message exceeds max_message_bytes (19)");
     assert_eq!((e.offset, e.raw.clone(), e.action_id.clone()), (0, None, None));
-    // Only the bytes up to the limit: what every chunking has seen when the overflow is known.
-    assert_eq!(e.excerpt, b"Event: A\r\nK: 12345\r");
+    // Up to byte `max + 1`, where the overflow became certain (whatever the chunking).
+    assert_eq!(e.excerpt, b"Event: A\r\nK: 12345\r\n\r");
     assert_eq!(msg(&out[1]).name(), Some(&b"B"[..]));
     assert_eq!(msg(&out[1]).offset, 22);
 }
@@ -323,15 +323,15 @@ fn follows_limit_and_resync() {
     );
     let size = input.find("--END COMMAND--").unwrap() + 17;
     // Follows messages ignore max_message_bytes.
-    let (out, _) = parse_with(input.as_bytes(), limits(16, 100, size), false);
+    let (out, _) = parse_with(input.as_bytes(), limits(20, 100, size), false);
     assert!(out[0].is_ok(), "{:?}", out[0]);
     assert_eq!(msg(&out[1]).name(), Some(&b"After"[..]));
-    let (out, _) = parse_with(input.as_bytes(), limits(16, 100, size - 1), false);
+    let (out, _) = parse_with(input.as_bytes(), limits(20, 100, size - 1), false);
     assert_eq!(out.len(), 2);
     assert_eq!(kind_of(&out[0]), ErrorKind::FollowsTooLarge(size - 1));
     assert_eq!(err(&out[0]).to_string(), format!("command output exceeds max_follows_bytes ({})", size - 1));
     assert_eq!(msg(&out[1]).name(), Some(&b"After"[..]));
-    let (out, _) = parse_with(input.as_bytes(), limits(16, 100, 50), false);
+    let (out, _) = parse_with(input.as_bytes(), limits(20, 100, 50), false);
     assert_eq!(kind_of(&out[0]), ErrorKind::FollowsTooLarge(50));
     assert_eq!(msg(&out[1]).name(), Some(&b"After"[..]));
 }

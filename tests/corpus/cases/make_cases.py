@@ -100,7 +100,9 @@ class Err(Part):
 CASES: dict[str, dict[str, Any]] = {}
 
 
-def case(slug: str, description: str, parts: list[Part], *, version: str | None = None, **options: Any) -> None:
+def case(
+    slug: str, description: str, parts: list[Part], *, version: str | None = None, **options: Any
+) -> None:
     CASES[slug] = {"description": description, "parts": parts, "version": version, "options": options}
 
 
@@ -168,7 +170,13 @@ case(
             [("Response", "Success"), ("ActionID", "a"), ("Message", "Park successful")],
             action_id="a",
         ),
-        Msg(b"Event: Agents\nCallStarted: 0\n\n", "Event", "event", "Agents", [("Event", "Agents"), ("CallStarted", "0")]),
+        Msg(
+            b"Event: Agents\nCallStarted: 0\n\n",
+            "Event",
+            "event",
+            "Agents",
+            [("Event", "Agents"), ("CallStarted", "0")],
+        ),
     ],
     version="5.0.5",
 )
@@ -215,7 +223,13 @@ case(
             "Event",
             "event",
             "RTCPSent",
-            [("Event", "RTCPSent"), ("ReportBlock", ""), ("Key", "value"), ("Two", " spaces"), ("Tab", "\tx")],
+            [
+                ("Event", "RTCPSent"),
+                ("ReportBlock", ""),
+                ("Key", "value"),
+                ("Two", " spaces"),
+                ("Tab", "\tx"),
+            ],
         )
     ],
 )
@@ -224,11 +238,17 @@ case(
     "E7: a line splits at its first colon only",
     [
         Msg(
-            b"Response: Success\r\nOutput: Testing: yes\r\nStatus: OK (5 ms)\r\nUrl: sip:1000@host:5060\r\n\r\n",
+            b"Response: Success\r\nOutput: Testing: yes\r\nStatus: OK (5 ms)\r\n"
+            b"Url: sip:1000@host:5060\r\n\r\n",
             "Response",
             "response",
             "Success",
-            [("Response", "Success"), ("Output", "Testing: yes"), ("Status", "OK (5 ms)"), ("Url", "sip:1000@host:5060")],
+            [
+                ("Response", "Success"),
+                ("Output", "Testing: yes"),
+                ("Status", "OK (5 ms)"),
+                ("Url", "sip:1000@host:5060"),
+            ],
             output="Testing: yes",
         )
     ],
@@ -242,7 +262,12 @@ case(
             "Response",
             "response",
             "Success",
-            [("Response", "Success"), ("Key ", "spaced key"), ("Output", "   No Members"), ("Row", "a  b   ")],
+            [
+                ("Response", "Success"),
+                ("Key ", "spaced key"),
+                ("Output", "   No Members"),
+                ("Row", "a  b   "),
+            ],
             output="   No Members",
         )
     ],
@@ -460,8 +485,19 @@ case(
     "22-too-many-fields",
     "E13: more non-empty lines than max_fields; excerpt ends at the LF of line max_fields+1",
     [
-        Msg(b"Event: Three\r\nA: 1\r\nB: 2\r\n\r\n", "Event", "event", "Three", [("Event", "Three"), ("A", "1"), ("B", "2")]),
-        Err(MANY, "MessageTooLargeError", "message exceeds max_fields (3)", excerpt=b"Event: Many\r\nA: 1\r\nB: 2\r\nC: 3\r\n"),
+        Msg(
+            b"Event: Three\r\nA: 1\r\nB: 2\r\n\r\n",
+            "Event",
+            "event",
+            "Three",
+            [("Event", "Three"), ("A", "1"), ("B", "2")],
+        ),
+        Err(
+            MANY,
+            "MessageTooLargeError",
+            "message exceeds max_fields (3)",
+            excerpt=b"Event: Many\r\nA: 1\r\nB: 2\r\nC: 3\r\n",
+        ),
         PONG_MSG,
     ],
     max_fields=3,
@@ -490,7 +526,14 @@ case(
 case(
     "25-partial-banner-eof",
     "E1: a stream that never got its first LF: the partial banner is an unfinished message",
-    [Err(b"Asterisk Call Man", "ProtocolError", "connection closed in the middle of a message (17 bytes)", keep_raw=True)],
+    [
+        Err(
+            b"Asterisk Call Man",
+            "ProtocolError",
+            "connection closed in the middle of a message (17 bytes)",
+            keep_raw=True,
+        )
+    ],
 )
 case(
     "26-case-insensitive",
@@ -505,7 +548,14 @@ case(
             action_id="x1",
         ),
         Msg(b"RESPONSE: success\r\n\r\n", "Response", "response", "success", [("RESPONSE", "success")]),
-        Msg(b"aCtIoN: Ping\r\nActionId: p\r\n\r\n", "Message", "action", "Ping", [("aCtIoN", "Ping"), ("ActionId", "p")], action_id="p"),
+        Msg(
+            b"aCtIoN: Ping\r\nActionId: p\r\n\r\n",
+            "Message",
+            "action",
+            "Ping",
+            [("aCtIoN", "Ping"), ("ActionId", "p")],
+            action_id="p",
+        ),
     ],
 )
 case(
@@ -553,7 +603,8 @@ case(
     "E17: ChanVariable keys (plain and with a channel) are ordinary keys",
     [
         Msg(
-            b"Event: Newexten\r\nChanVariable: A=1\r\nChanVariable(PJSIP/1-0001): B=x=y\r\nDestChanVariable: C\r\n\r\n",
+            b"Event: Newexten\r\nChanVariable: A=1\r\nChanVariable(PJSIP/1-0001): B=x=y\r\n"
+            b"DestChanVariable: C\r\n\r\n",
             "Event",
             "event",
             "Newexten",
@@ -585,7 +636,8 @@ case(
     "E19: OriginateResponse carries a Response header but is an Event (first field decides)",
     [
         Msg(
-            b"Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: o1\r\nResponse: Success\r\nReason: 4\r\n\r\n",
+            b"Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: o1\r\n"
+            b"Response: Success\r\nReason: 4\r\n\r\n",
             "Event",
             "event",
             "OriginateResponse",
@@ -604,8 +656,22 @@ case(
     "33-colonless-first-line",
     "the first *field* classifies: a colon-less first line is an extra line",
     [
-        Msg(b"garbage here\r\nEvent: X\r\n\r\n", "Event", "event", "X", [("Event", "X")], extra=["garbage here"]),
-        Msg(b"only text\r\nmore text\r\n\r\n", "Message", "unknown", None, [], extra=["only text", "more text"]),
+        Msg(
+            b"garbage here\r\nEvent: X\r\n\r\n",
+            "Event",
+            "event",
+            "X",
+            [("Event", "X")],
+            extra=["garbage here"],
+        ),
+        Msg(
+            b"only text\r\nmore text\r\n\r\n",
+            "Message",
+            "unknown",
+            None,
+            [],
+            extra=["only text", "more text"],
+        ),
     ],
 )
 case(
@@ -620,11 +686,19 @@ case(
             [("Action", "Ping"), ("ActionID", "1")],
             action_id="1",
         ),
-        Msg(b"Foo: bar\r\nEvent: NotFirst\r\n\r\n", "Message", "unknown", None, [("Foo", "bar"), ("Event", "NotFirst")]),
+        Msg(
+            b"Foo: bar\r\nEvent: NotFirst\r\n\r\n",
+            "Message",
+            "unknown",
+            None,
+            [("Foo", "bar"), ("Event", "NotFirst")],
+        ),
         Msg(b": empty key\r\n\r\n", "Message", "unknown", None, [("", "empty key")]),
     ],
 )
-FOLLOWS_BIG = b"Response: Follows\r\nPrivilege: Command\r\n" + b"line of output\n" * 6 + b"--END COMMAND--\r\n\r\n"
+FOLLOWS_BIG = (
+    b"Response: Follows\r\nPrivilege: Command\r\n" + b"line of output\n" * 6 + b"--END COMMAND--\r\n\r\n"
+)
 case(
     "35-follows-too-large",
     "E11/E13: legacy output over max_follows_bytes is skipped to its marker; then parsing goes on",
@@ -673,7 +747,12 @@ case(
     "39-both-limits",
     "both limits exceeded: the one certain at the earlier byte wins (here max_fields)",
     [
-        Err(BOTH, "MessageTooLargeError", "message exceeds max_fields (3)", excerpt=b"Event: Both\r\nA: 1\r\nB: 2\r\nC: 3\r\n"),
+        Err(
+            BOTH,
+            "MessageTooLargeError",
+            "message exceeds max_fields (3)",
+            excerpt=b"Event: Both\r\nA: 1\r\nB: 2\r\nC: 3\r\n",
+        ),
         PONG_MSG,
     ],
     max_fields=3,
@@ -707,7 +786,8 @@ case(
     "header lines are Privilege/ActionID only; the body starts at the first other line",
     [
         Msg(
-            b"Response: Follows\r\nPrivilege: Command\r\nActionID: h\r\nPrivilege: again\r\n--END COMMAND--\r\n\r\n",
+            b"Response: Follows\r\nPrivilege: Command\r\nActionID: h\r\nPrivilege: again\r\n"
+            b"--END COMMAND--\r\n\r\n",
             "Response",
             "response",
             "Follows",
@@ -728,7 +808,13 @@ case(
 case(
     "42-oversize-at-eof-discarding",
     "E13: EOF while skipping an oversized message adds no second error",
-    [Err(b"Event: Big\r\n" + b"Data: 0123456789\r\n" * 5, "MessageTooLargeError", "message exceeds max_message_bytes (64)")],
+    [
+        Err(
+            b"Event: Big\r\n" + b"Data: 0123456789\r\n" * 5,
+            "MessageTooLargeError",
+            "message exceeds max_message_bytes (64)",
+        )
+    ],
     max_message_bytes=64,
 )
 
