@@ -272,3 +272,17 @@ def test_bench_missing_is_a_clear_error(
     monkeypatch.setitem(sys.modules, "ami_fast._bench.compare", None)
     code, _, err = run(capsys, "bench")
     assert code == cli.EXIT_USAGE and "benchmarks not available" in one_line(err)
+
+
+def test_demo_redraws_in_place_on_a_terminal() -> None:
+    from ami_fast._sim_demo import run_demo
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Tty()
+    assert run_demo(seconds=1.3, rate=300.0, out=out) == 0
+    text = out.getvalue()
+    assert "\x1b[2F\x1b[J" in text  # the two live lines are redrawn, not appended
+    assert "top:" in text and "Report" in text

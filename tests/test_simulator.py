@@ -304,5 +304,28 @@ def test_hanging_up_a_ringing_agent_rings_another() -> None:
     hangup_at = next(
         i for i, (name, f) in enumerate(after) if name == "Hangup" and dict(f)["Channel"] == agent
     )
-    assert not any(agent in dict(f).values() for _, f in after[hangup_at + 1 :])
+    # Nothing but its CDR mentions the dead leg afterwards (no Newstate/DialEnd for a ghost).
+    assert [name for name, f in after[hangup_at + 1 :] if agent in dict(f).values()] == ["Cdr"]
     assert model.channels == {} and model.calls_completed == model.calls_started
+
+
+def test_fast_encoder_matches_the_test_kit() -> None:
+    from ami_fast.simulator import encode_events
+    from ami_fast.testing import format_message
+
+    _, events = run_model(SimConfig(rate=200.0, seed=12), 5.0)
+    assert encode_events(events[:50]) == b"".join(format_message("Event", n, f) for n, f in events[:50])
+    assert encode_events(events[:1], "id-1", id_last=True) == format_message(
+        "Event", events[0][0], [*events[0][1], ("ActionID", "id-1")]
+    )
+
+
+def test_overload_is_bounded_and_skips_ahead() -> None:
+    model = CallCentre(SimConfig(rate=5000.0, seed=13), now=0.0)
+    first = model.advance(10.0, max_events=1000)
+    assert 1000 <= len(first) < 1100  # stops right after the step that reached the cap
+    lag = model.lag(10.0)
+    assert lag > 1.0
+    model.slip(lag)
+    assert model.lag(10.0) == 0.0 and model.next_due() >= 10.0  # the backlog was skipped...
+    assert model.advance(11.0)  # ...and traffic resumes from there

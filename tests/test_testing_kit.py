@@ -190,7 +190,7 @@ async def test_command_formats(srv: FakeAsterisk) -> None:
     reply = await wire.next()
     assert reply.name == "Error"
     assert reply.get_field_value("Output") == (
-        "No such command 'bogus thing' (type 'core show help bogus' for other possible commands)"
+        "No such command 'bogus thing' (type 'core show help bogus thing' for other possible commands)"
     )
     wire.send("Command", ("ActionID", "c3"))
     assert (await wire.next()).get_field_value("Message") == "No command provided"

@@ -7,6 +7,8 @@ over a list of ``(key, value)`` pairs, so ``messages.Action`` reuses it.
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["Event", "FieldLookup", "Message", "Response", "ascii_fold", "decode"]
 
 _MISSING = object()
@@ -47,7 +49,11 @@ class FieldLookup:
     def get_field_values(self, key: str) -> list[str]:
         """Every value of ``key``, in line order."""
         folded = ascii_fold(key)
-        return [v for k, v in self._pairs() if k == key or ascii_fold(k) == folded]
+        if folded.isascii():
+            # str.lower equals the ASCII fold on ASCII keys; a non-ASCII key never matches an
+            # ASCII one (but may lower to one, e.g. the Kelvin sign), hence the isascii() test.
+            return [v for k, v in self._pairs() if k.lower() == folded and k.isascii()]
+        return [v for k, v in self._pairs() if ascii_fold(k) == folded]
 
     def get_all(self, key: str) -> list[str]:
         return self.get_field_values(key)
@@ -104,23 +110,40 @@ class FieldLookup:
         return len(self._pairs())
 
 
-def _parse_lines(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+# One field line when every line ends in CRLF: the key runs to the first ":" (the fast path
+# makes sure each line has one), one optional space, the value runs to the line's CRLF.
+_FIELD_LINE = re.compile(r"([^:]*): ?([^\n]*)\r\n")
+# Appended before matching so that a colon-less line cannot make the search rescan to the end
+# of the text (quadratic): it is swallowed into a key instead, which the count check catches.
+_SENTINEL = ":\r\n"
+
+
+_find_fields = _FIELD_LINE.findall
+_NO_EXTRA: tuple[str, ...] = ()
+
+
+def _parse_lines(text: str) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
     """Split decoded header text (each line ending in LF) into fields and colon-less lines."""
-    if text.count("\n") == text.count("\r\n"):
-        lines = text.split("\r\n")
+    lines = text.count("\n")
+    if lines == text.count("\r\n"):
+        # Common case: with every LF preceded by CR, each match starts where the last one ended
+        # and ends at a line end, so lines + 1 matches means one per line (plus the sentinel).
+        items: list[tuple[str, str]] = _find_fields(text + _SENTINEL)
+        if len(items) == lines + 1:
+            items.pop()
+            return items, _NO_EXTRA
+        split = text.split("\r\n")
     else:
-        lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
-    lines.pop()  # the text ends with a line end: the last piece is ""
-    parts = [line.partition(":") for line in lines]
+        split = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
+    split.pop()  # the text ends with a line end: the last piece is ""
+    parts = [line.partition(":") for line in split]
     items = [(key, value.removeprefix(" ")) for key, sep, value in parts if sep]
-    if len(items) == len(parts):
-        return items, []
-    return items, [key for key, sep, _ in parts if not sep]
+    return items, tuple([key for key, sep, _ in parts if not sep])
 
 
-def _first_index(items: list[tuple[str, str]], ascii_only: bool) -> dict[str, str]:
+def _first_index(items: list[tuple[str, str]]) -> dict[str, str]:
     """Folded key -> first value; built from the end so the first occurrence wins."""
-    if ascii_only:
+    if "".join([k for k, _ in items]).isascii():
         return {k.lower(): v for k, v in reversed(items)}
     return {ascii_fold(k): v for k, v in reversed(items)}
 
@@ -135,7 +158,7 @@ from .messages import Response as _AbcResponse  # noqa: E402
 class Message(FieldLookup, _AbcMessage):
     """A parsed message (kind ``"action"`` or ``"unknown"``); base of Event and Response."""
 
-    __slots__ = ("_action_id", "_ascii", "_extra", "_first", "_head", "_items", "_kind", "_name", "_raw")
+    __slots__ = ("_action_id", "_extra", "_first", "_head", "_items", "_kind", "_name", "_raw")
 
     def __init__(self, raw: bytes, head: int, kind: str, name: str | None) -> None:
         self._raw = raw
@@ -157,16 +180,25 @@ class Message(FieldLookup, _AbcMessage):
     def _pairs(self) -> list[tuple[str, str]]:
         items = self._items
         if items is None:
-            head = self._raw[: self._head]
-            items, self._extra = _parse_lines(decode(head))
-            self._items = items
-            self._ascii = head.isascii()
+            items = self._split()
         return items
+
+    def _split(self) -> list[tuple[str, str]]:
+        items, self._extra = _parse_lines(self._raw[: self._head].decode("utf-8", "surrogateescape"))
+        self._items = items
+        return items
+
+    def items(self) -> list[tuple[str, str]]:
+        # Overridden only to save a call on the hottest accessor.
+        items = self._items
+        if items is None:
+            items = self._split()
+        return items.copy()
 
     def _index(self) -> dict[str, str]:
         first = self._first
         if first is None:
-            first = self._first = _first_index(self._pairs(), self._ascii)
+            first = self._first = _first_index(self._pairs())
         return first
 
     @property

@@ -224,9 +224,11 @@ class CallCentre:
             t = min(t, self._timers[0][0])
         return t
 
-    def advance(self, now: float) -> list[SimEvent]:
-        """Run every arrival and step due by ``now``; return the events they produced."""
-        while True:
+    def advance(self, now: float, max_events: int | None = None) -> list[SimEvent]:
+        """Run every arrival and step due by ``now``; return the events they produced.
+
+        With ``max_events``, stop once that many events are out (the rest stays due)."""
+        while max_events is None or len(self._out) < max_events:
             due_timer = self._timers[0][0] if self._timers else math.inf
             if self._next_arrival <= now and self._next_arrival <= due_timer:
                 t = self._next_arrival
@@ -238,6 +240,16 @@ class CallCentre:
             else:
                 break
         return self.take_events()
+
+    def lag(self, now: float) -> float:
+        """How far behind ``now`` the oldest due step is (0 when up to date)."""
+        return max(0.0, now - self.next_due())
+
+    def slip(self, delta: float) -> None:
+        """Move every pending step ``delta`` seconds later (an overloaded simulator skips
+        ahead instead of falling further and further behind). A uniform shift keeps the heap."""
+        self._next_arrival += delta
+        self._timers = [(t + delta, seq, step) for t, seq, step in self._timers]
 
     def take_events(self) -> list[SimEvent]:
         out, self._out = self._out, []
@@ -376,11 +388,14 @@ class CallCentre:
     def _dispatch(self, now: float, queue: Queue) -> None:
         """Ring a free agent for each waiting caller while there are free agents."""
         # Callers stay in the queue (and in QueueStatus) while their agent rings.
-        for call in [c for c in queue.waiting if c.member is None and not c.done]:
-            free = [m for m in queue.members if not m.busy and not m.paused]
+        callers = [c for c in queue.waiting if c.member is None and not c.done]
+        if not callers:
+            return
+        free = [m for m in queue.members if not m.busy and not m.paused]
+        for call in callers:
             if not free:
                 return
-            self._ring_agent(now, call, self.rng.choice(free))
+            self._ring_agent(now, call, free.pop(self.rng.randrange(len(free))))
 
     def _ring_agent(self, now: float, call: Call, member: Member) -> None:
         member.busy = True

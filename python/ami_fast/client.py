@@ -29,6 +29,7 @@ import contextlib
 import inspect
 import logging
 import socket
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
@@ -76,6 +77,9 @@ _DEFAULT: Any = _Default()
 _CLOSE = object()  # control-queue sentinel: run the close listeners, then stop
 _ERRORS_MAX = 1024
 _YIELD_EVERY = 256  # let the loop read the socket while a backlog is dispatched
+# ... and at least this often (seconds) when callbacks are slow: Asterisk drops a reader that
+# stalls for its writetimeout (100 ms by default) once the socket buffers are full.
+_YIELD_AFTER = 0.005
 _LAG_WARNING = 0.5  # seconds without dispatch progress while events wait (asterisk-java's pump)
 
 
@@ -210,6 +214,7 @@ class Client(asyncio.Protocol):
         overflow: ``"drop_oldest"`` or ``"disconnect"`` (see the module docstring).
         max_pending: requests (and open lists) in flight at once; more raises ``UsageError``.
         list_max_items: entries per list; more fails that request (``MessageTooLargeError``).
+        list_max_bytes: raw bytes of one list's entries; more fails it the same way.
         ping_interval: after this many idle seconds a ``Ping`` is sent (``None``: never).
         ping_deadline: seconds that ``Ping`` may take before the link is declared dead.
         parser: a parser instance (default: a new ``ami_fast.Parser``).
@@ -225,6 +230,7 @@ class Client(asyncio.Protocol):
         max_pending: int = 10_000,
         list_max_items: int = 100_000,
         linger_max: int = 10_000,
+        list_max_bytes: int = 64 << 20,
         ping_interval: float | None = 20.0,
         ping_deadline: float = 5.0,
         logoff_timeout: float = 2.0,
@@ -242,7 +248,11 @@ class Client(asyncio.Protocol):
         self.ping_deadline = ping_deadline
         self.logoff_timeout = logoff_timeout
         self._conn = AmiConnection(
-            parser=parser, max_pending=max_pending, list_max_items=list_max_items, linger_max=linger_max
+            parser=parser,
+            max_pending=max_pending,
+            list_max_items=list_max_items,
+            linger_max=linger_max,
+            list_max_bytes=list_max_bytes,
         )
         self.stats: Stats = self._conn.stats
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -316,7 +326,7 @@ class Client(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._transport = transport
         self._state = "open"
-        self._last_rx = self._loop.time()
+        self._last_rx = self._last_progress = self._loop.time()
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             host = str(peer[0])
@@ -712,13 +722,14 @@ class Client(asyncio.Protocol):
                 continue
             assert self._loop is not None
             self._last_progress = self._loop.time()
-            await self._dispatch(_YIELD_EVERY)
+            await self._dispatch(_YIELD_EVERY, time.monotonic() + _YIELD_AFTER)
             if events:
                 await asyncio.sleep(0)  # let data_received run while a backlog drains
 
-    async def _dispatch(self, limit: float) -> None:
-        """Deliver up to ``limit`` queued events, in order. Sync callbacks are called inline
-        (no coroutine per call: this is the hot path); awaitables they return are awaited."""
+    async def _dispatch(self, limit: float, until: float | None = None) -> None:
+        """Deliver up to ``limit`` queued events, in order, stopping early once the loop time
+        passes ``until`` (``time.monotonic()``). Sync callbacks are called inline (no coroutine per call: this is the
+        hot path); awaitables they return are awaited."""
         events = self._events
         control = self._control
         isawaitable = inspect.isawaitable
@@ -745,6 +756,8 @@ class Client(asyncio.Protocol):
                                 await result
                         except Exception as exc:
                             await self._callback_failed(cb, exc)
+                if until is not None and not done & 15 and time.monotonic() > until:
+                    break
         finally:
             self.stats.events_dispatched += done
 

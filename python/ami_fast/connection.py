@@ -150,14 +150,18 @@ Item = Union["Event", RequestDone, RequestFailed, ListStarted, FollowUp, ErrorRe
 
 
 class _Pending:
-    __slots__ = ("action_id", "collection", "end_event", "login", "max_items", "name")
+    __slots__ = ("action_id", "collection", "end_event", "login", "max_bytes", "max_items", "name", "nbytes")
 
-    def __init__(self, action_id: str, name: str, end_event: str | None, max_items: int) -> None:
+    def __init__(
+        self, action_id: str, name: str, end_event: str | None, max_items: int, max_bytes: int
+    ) -> None:
         self.action_id = action_id
         self.name = name
         self.login = name.lower() == "login"
         self.end_event = end_event.lower() if end_event else None
         self.max_items = max_items
+        self.max_bytes = max_bytes
+        self.nbytes = 0  # raw bytes of the list's entries so far
         self.collection: Collection | None = None
 
 
@@ -176,12 +180,14 @@ class AmiConnection:
         max_pending: int = 10_000,
         list_max_items: int = 100_000,
         linger_max: int = 10_000,
+        list_max_bytes: int = 64 << 20,
     ) -> None:
         self._parser = parser if parser is not None else _DefaultParser()
         self.prefix = _new_prefix()
         self._counter = 0
         self.max_pending = max_pending
         self.list_max_items = list_max_items
+        self.list_max_bytes = list_max_bytes
         self.linger_max = linger_max
         self._pending: dict[str, _Pending] = {}
         self._lists: dict[str, _Pending] = {}  # the subset of _pending with an open list
@@ -237,6 +243,7 @@ class AmiConnection:
             action.name,
             end_event,
             self.list_max_items if list_max_items is None else list_max_items,
+            self.list_max_bytes,
         )
         self.stats.requests_sent += 1
         return action_id, data
@@ -411,16 +418,16 @@ class AmiConnection:
                 self._finish_list(pending, coll, msg, out)
                 return
             stats.list_items_received += 1
-            if len(coll) >= pending.max_items:
-                self.cancel(aid)
-                out.append(
-                    RequestFailed(
-                        aid,
-                        MessageTooLargeError(
-                            f"event list exceeds list_max_items ({pending.max_items})", action_id=aid
-                        ),
-                    )
+            pending.nbytes += len(msg.raw)
+            if len(coll) >= pending.max_items or pending.nbytes > pending.max_bytes:
+                # Over a cap: fail the request, drop what was gathered, swallow the rest.
+                text = (
+                    f"event list exceeds list_max_items ({pending.max_items})"
+                    if len(coll) >= pending.max_items
+                    else f"event list exceeds list_max_bytes ({pending.max_bytes})"
                 )
+                self.cancel(aid)
+                out.append(RequestFailed(aid, MessageTooLargeError(text, action_id=aid)))
                 return
             coll._append(msg)
             return

@@ -412,7 +412,7 @@ def _login(conn: FakeConnection, action: Message) -> Awaitable[None] | None:
     if user is None or not user.read_events:
         conn.events_on = False
     out = [conn.response_bytes(action, [("Message", "Authentication accepted")])]
-    # Both are written straight to the new session (past any eventfilter), mask permitting.
+    # Written straight to the new session (past any eventfilter), mask permitting.
     if srv.fully_booted and user is not None and user.system_read and conn.wants("system,all"):
         out.append(
             format_message(
@@ -421,10 +421,21 @@ def _login(conn: FakeConnection, action: Message) -> Awaitable[None] | None:
                 [("Privilege", "system,all"), ("Uptime", 42), ("LastReload", 42), ("Status", "Fully Booted")],
             )
         )
-    if srv.security_events and user is not None and user.system_read and conn.wants("security,all"):
-        out.append(format_message("Event", "SuccessfulAuth", _successful_auth(conn, username)))
     conn.send_raw(b"".join(out))
+    if srv.security_events:
+        # A security event, broadcast a moment later to every session that reads "security"
+        # (after the answers to actions already pipelined behind the Login).
+        data = format_message("Event", "SuccessfulAuth", _successful_auth(conn, username))
+        asyncio.get_running_loop().call_soon(_broadcast_security, srv, data)
     return None
+
+
+def _broadcast_security(srv: FakeAsterisk, data: bytes) -> None:
+    for other in srv.connections:
+        reader = srv.users.get(other.username or "")
+        readable = reader is not None and reader.system_read and other.wants("security,all")
+        if other.logged_in and other.is_open and readable:
+            other.send_raw(data)
 
 
 def _successful_auth(conn: FakeConnection, username: str) -> list[tuple[str, Any]]:
@@ -604,8 +615,9 @@ class FakeAsterisk:
         auth_failure_delay: seconds before a failed login is answered (Asterisk: 1 s).
         require_login: refuse everything but Login, Challenge, Logoff before login.
         fully_booted: send ``FullyBooted`` after a login whose mask includes ``system``.
-        security_events: send ``SuccessfulAuth`` after a login whose mask includes
-            ``security`` (Asterisk does, to users with ``system`` read).
+        security_events: after each login, broadcast ``SuccessfulAuth`` to the sessions that
+            read ``security`` (users with ``system_read``), as Asterisk 22 does (off by
+            default: most tests want only the events they push).
         commands: CLI command -> output text, for ``Command``.
         channels: field mappings used by ``CoreShowChannels`` and ``Status``.
     """
@@ -621,7 +633,7 @@ class FakeAsterisk:
         auth_failure_delay: float = 1.0,
         require_login: bool = True,
         fully_booted: bool = True,
-        security_events: bool = True,
+        security_events: bool = False,
         commands: Mapping[str, str] | None = None,
         channels: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:

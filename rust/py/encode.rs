@@ -12,7 +12,9 @@ use super::strings::str_bytes;
 
 /// `before + key + after` as a `str`: the caller's key may hold surrogate escapes.
 fn with_key(py: Python<'_>, before: &str, key: &Bound<'_, PyString>, after: &str) -> PyErr {
-    let joined = PyString::new(py, before).add(key).and_then(|s| s.add(PyString::new(py, after)));
+    let joined = PyString::new(py, before)
+        .add(key)
+        .and_then(|s| s.add(PyString::new(py, after)));
     match joined {
         Ok(text) => InvalidActionError::new_err(text.unbind()),
         Err(err) => err,
@@ -42,28 +44,39 @@ pub fn encode_action<'py>(
     if name.is_empty()? {
         return Err(InvalidActionError::new_err("action name is empty"));
     }
-    let name_bytes =
-        str_bytes(name).map_err(|_| InvalidActionError::new_err("action name is not valid UTF-8 text"))?;
+    let name_bytes = str_bytes(name)
+        .map_err(|_| InvalidActionError::new_err("action name is not valid UTF-8 text"))?;
     let mut encoder = ActionEncoder::new(&name_bytes).map_err(|e| refuse(py, e, None))?;
     for (i, item) in fields.try_iter()?.enumerate() {
         let item = item?;
         let pair = match item.cast::<PyTuple>() {
             Ok(tuple) if tuple.len() == 2 => tuple,
-            _ => return Err(PyTypeError::new_err(format!("field #{i} must be a (key, value) tuple"))),
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "field #{i} must be a (key, value) tuple"
+                )))
+            }
         };
         let (key, value) = (pair.get_item(0)?, pair.get_item(1)?);
         let (Ok(key), Ok(value)) = (key.cast::<PyString>(), value.cast::<PyString>()) else {
-            return Err(PyTypeError::new_err(format!("field #{i} must be a (str, str) tuple")));
+            return Err(PyTypeError::new_err(format!(
+                "field #{i} must be a (str, str) tuple"
+            )));
         };
         if key.is_empty()? {
-            return Err(InvalidActionError::new_err(format!("field #{i} has an empty key")));
+            return Err(InvalidActionError::new_err(format!(
+                "field #{i} has an empty key"
+            )));
         }
-        let key_bytes = str_bytes(key)
-            .map_err(|_| InvalidActionError::new_err(format!("key of field #{i} is not valid UTF-8 text")))?;
+        let key_bytes = str_bytes(key).map_err(|_| {
+            InvalidActionError::new_err(format!("key of field #{i} is not valid UTF-8 text"))
+        })?;
         ActionEncoder::check_key(i, &key_bytes).map_err(|e| refuse(py, e, Some(key)))?;
-        let value_bytes =
-            str_bytes(value).map_err(|_| with_key(py, "value of field '", key, "' is not valid UTF-8 text"))?;
-        encoder.push_checked(i, &key_bytes, &value_bytes).map_err(|e| refuse(py, e, Some(key)))?;
+        let value_bytes = str_bytes(value)
+            .map_err(|_| with_key(py, "value of field '", key, "' is not valid UTF-8 text"))?;
+        encoder
+            .push_checked(i, &key_bytes, &value_bytes)
+            .map_err(|e| refuse(py, e, Some(key)))?;
     }
     let out = encoder.finish().map_err(|e| refuse(py, e, None))?;
     Ok(PyBytes::new(py, &out))

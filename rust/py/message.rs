@@ -1,5 +1,6 @@
 //! Lazy, frozen message objects: each owns a copy of its own bytes (a `bytes` object, so
-//! `raw` is free) and the span table; `str` objects are created only when read.
+//! `raw` is free). The field table is parsed from those bytes on first use and kept;
+//! `str` objects are created only when read.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,9 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyString, PyTuple, PyType};
 use pyo3::{intern, IntoPyObjectExt};
 
+use std::sync::OnceLock;
+
+use ami_fast_core::message::FieldTable;
 use ami_fast_core::{Field, Kind, MessageView, Span};
 
 use super::keys::key_str;
@@ -20,13 +24,14 @@ use super::strings::{new_str, str_bytes};
 #[pyclass(frozen, subclass, module = "ami_fast._native", name = "Message")]
 pub struct Message {
     raw: Py<PyBytes>,
-    fields: Box<[Field]>,
-    extra: Box<[Span]>,
     name: Option<Py<PyString>>,
+    /// `raw[..head]` are the field lines.
+    head: u32,
     /// Legacy `Response: Follows` body.
     output: Option<Span>,
-    action_id: Option<u32>,
     kind: Kind,
+    /// Parsed on first use (a consumer of `name` alone never pays for it).
+    table: OnceLock<FieldTable>,
 }
 
 /// `Event: ...` messages.
@@ -46,16 +51,17 @@ pub fn build(py: Python<'_>, view: &MessageView<'_>, names: &mut NameCache) -> P
     };
     let base = Message {
         raw: PyBytes::new(py, view.raw).unbind(),
-        fields: view.fields.into(),
-        extra: view.extra.into(),
         name,
+        head: view.head as u32,
         output: view.output,
-        action_id: view.action_id,
         kind: view.kind,
+        table: OnceLock::new(),
     };
     Ok(match view.kind {
         Kind::Event => Py::new(py, PyClassInitializer::from(base).add_subclass(Event))?.into_any(),
-        Kind::Response => Py::new(py, PyClassInitializer::from(base).add_subclass(Response))?.into_any(),
+        Kind::Response => {
+            Py::new(py, PyClassInitializer::from(base).add_subclass(Response))?.into_any()
+        }
         Kind::Action | Kind::Unknown => Py::new(py, base)?.into_any(),
     })
 }
@@ -69,7 +75,7 @@ fn key_arg<'a>(key: &'a Bound<'_, PyAny>) -> PyResult<Option<std::borrow::Cow<'a
 }
 
 fn require_key<'a>(key: &'a Bound<'_, PyAny>) -> PyResult<std::borrow::Cow<'a, [u8]>> {
-    Ok(key.cast::<PyString>().map(str_bytes)??)
+    key.cast::<PyString>().map(str_bytes)?
 }
 
 impl Message {
@@ -78,14 +84,31 @@ impl Message {
         self.raw.bind(py).as_bytes()
     }
 
-    /// Fields whose key equals `key`, ASCII case-insensitively.
-    fn matching<'a>(&'a self, raw: &'a [u8], key: &'a [u8]) -> impl Iterator<Item = &'a Field> + 'a {
-        self.fields.iter().filter(move |f| f.key(raw).eq_ignore_ascii_case(key))
+    /// The field table, parsed now if this is its first use.
+    #[inline]
+    fn table(&self, py: Python<'_>) -> &FieldTable {
+        self.table
+            .get_or_init(|| FieldTable::parse(self.raw_bytes(py), self.head as usize))
     }
 
-    fn first_value<'py>(&self, py: Python<'py>, key: &[u8]) -> PyResult<Option<Bound<'py, PyString>>> {
+    #[inline]
+    fn fields(&self, py: Python<'_>) -> &[Field] {
+        &self.table(py).fields
+    }
+
+    /// Fields whose key equals `key`, ASCII case-insensitively.
+    fn matching<'a>(&'a self, py: Python<'a>, key: &'a [u8]) -> impl Iterator<Item = &'a Field> + 'a {
         let raw = self.raw_bytes(py);
-        match self.matching(raw, key).next() {
+        self.fields(py).iter().filter(move |f| f.key(raw).eq_ignore_ascii_case(key))
+    }
+
+    fn first_value<'py>(
+        &self,
+        py: Python<'py>,
+        key: &[u8],
+    ) -> PyResult<Option<Bound<'py, PyString>>> {
+        let raw = self.raw_bytes(py);
+        match self.matching(py, key).next() {
             Some(f) => Ok(Some(new_str(py, f.value(raw))?)),
             None => Ok(None),
         }
@@ -94,7 +117,7 @@ impl Message {
     fn values<'py>(&self, py: Python<'py>, key: &[u8]) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
         let list = PyList::empty(py);
-        for f in self.matching(raw, key) {
+        for f in self.matching(py, key) {
             list.append(new_str(py, f.value(raw))?)?;
         }
         Ok(list)
@@ -118,7 +141,11 @@ impl Message {
         }
     }
 
-    fn pair<'py>(py: Python<'py>, a: Bound<'py, PyString>, b: Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+    fn pair<'py>(
+        py: Python<'py>,
+        a: Bound<'py, PyString>,
+        b: Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         // SAFETY: a fresh 2-tuple whose two slots are set right away (references stolen).
         unsafe {
             let tuple = Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(2))?;
@@ -129,19 +156,23 @@ impl Message {
     }
 
     /// Field indices grouped by key (ASCII case-insensitive), groups in first-seen order.
-    fn groups(&self, raw: &[u8]) -> Vec<Vec<u32>> {
+    fn groups(&self, py: Python<'_>, raw: &[u8]) -> Vec<Vec<u32>> {
         let mut groups: Vec<Vec<u32>> = Vec::new();
-        if self.fields.len() <= 24 {
-            for (i, f) in self.fields.iter().enumerate() {
+        if self.fields(py).len() <= 24 {
+            for (i, f) in self.fields(py).iter().enumerate() {
                 let key = f.key(raw);
-                match groups.iter_mut().find(|g| self.fields[g[0] as usize].key(raw).eq_ignore_ascii_case(key)) {
+                match groups.iter_mut().find(|g| {
+                    self.fields(py)[g[0] as usize]
+                        .key(raw)
+                        .eq_ignore_ascii_case(key)
+                }) {
                     Some(g) => g.push(i as u32),
                     None => groups.push(vec![i as u32]),
                 }
             }
         } else {
             let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-            for (i, f) in self.fields.iter().enumerate() {
+            for (i, f) in self.fields(py).iter().enumerate() {
                 let folded = f.key(raw).to_ascii_lowercase();
                 let g = *index.entry(folded).or_insert_with(|| {
                     groups.push(Vec::new());
@@ -162,7 +193,7 @@ impl Message {
         if let Some(span) = self.output {
             return Ok(Some(new_str(py, span.slice(raw))?));
         }
-        let mut lines = self.matching(raw, b"Output").peekable();
+        let mut lines = self.matching(py, b"Output").peekable();
         if lines.peek().is_none() {
             return Ok(None);
         }
@@ -197,8 +228,8 @@ impl Message {
 
     #[getter(action_id)]
     fn action_id_attr<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
-        match self.action_id {
-            Some(i) => Ok(Some(new_str(py, self.fields[i as usize].value(self.raw_bytes(py)))?)),
+        match self.table(py).action_id(self.raw_bytes(py)) {
+            Some(id) => Ok(Some(new_str(py, id)?)),
             None => Ok(None),
         }
     }
@@ -211,30 +242,47 @@ impl Message {
     #[getter]
     fn extra_lines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
-        Self::list_of(py, self.extra.len(), |i| Ok(new_str(py, self.extra[i].slice(raw))?.into_any()))
+        let extra = &self.table(py).extra;
+        Self::list_of(py, extra.len(), |i| Ok(new_str(py, extra[i].slice(raw))?.into_any()))
     }
 
     fn get_action_id<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
         self.action_id_attr(py)
     }
 
-    fn get_field_value<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyString>>> {
+    fn get_field_value<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyString>>> {
         self.first_value(py, &require_key(key)?)
     }
 
-    fn get_field_values<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn get_field_values<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         self.values(py, &require_key(key)?)
     }
 
-    fn get_all<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn get_all<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         self.values(py, &require_key(key)?)
     }
 
-    fn get_field_variables<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    fn get_field_variables<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let key = require_key(key)?;
         let raw = self.raw_bytes(py);
         let dict = PyDict::new(py);
-        for f in self.matching(raw, &key) {
+        for f in self.matching(py, &key) {
             let value = f.value(raw);
             let (name, var) = match memchr::memchr(b'=', value) {
                 Some(eq) => (&value[..eq], &value[eq + 1..]),
@@ -248,14 +296,14 @@ impl Message {
     fn get_fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let raw = self.raw_bytes(py);
         let dict = PyDict::new(py);
-        for group in self.groups(raw) {
-            let first = self.fields[group[0] as usize];
+        for group in self.groups(py, raw) {
+            let first = self.fields(py)[group[0] as usize];
             let key = key_str(py, first.key(raw))?;
             if group.len() == 1 {
                 dict.set_item(key, new_str(py, first.value(raw))?)?;
             } else {
                 let list = Self::list_of(py, group.len(), |i| {
-                    Ok(new_str(py, self.fields[group[i] as usize].value(raw))?.into_any())
+                    Ok(new_str(py, self.fields(py)[group[i] as usize].value(raw))?.into_any())
                 })?;
                 dict.set_item(key, list)?;
             }
@@ -269,26 +317,37 @@ impl Message {
 
     fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
-        Self::list_of(py, self.fields.len(), |i| {
-            let f = self.fields[i];
+        Self::list_of(py, self.fields(py).len(), |i| {
+            let f = self.fields(py)[i];
             Self::pair(py, key_str(py, f.key(raw))?, new_str(py, f.value(raw))?)
         })
     }
 
     fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
-        Self::list_of(py, self.fields.len(), |i| Ok(key_str(py, self.fields[i].key(raw))?.into_any()))
+        Self::list_of(py, self.fields(py).len(), |i| {
+            Ok(key_str(py, self.fields(py)[i].key(raw))?.into_any())
+        })
     }
 
     #[pyo3(signature = (key, default=None))]
-    fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>, default: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         match self.first_value(py, &require_key(key)?)? {
             Some(value) => Ok(value.into_any()),
             None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
         }
     }
 
-    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyString>> {
         let found = match key_arg(key)? {
             Some(bytes) => self.first_value(py, &bytes)?,
             None => None,
@@ -300,13 +359,12 @@ impl Message {
         let Some(wanted) = key_arg(key)? else {
             return Ok(false);
         };
-        let raw = self.raw_bytes(py);
-        let found = self.matching(raw, &wanted).next().is_some();
+        let found = self.matching(py, &wanted).next().is_some();
         Ok(found)
     }
 
-    fn __len__(&self) -> usize {
-        self.fields.len()
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.fields(py).len()
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
@@ -321,7 +379,7 @@ impl Message {
             text.push_str(" ActionID=");
             text.push_str(&id.to_string_lossy());
         }
-        text.push_str(&format!(" fields={}>", this.fields.len()));
+        text.push_str(&format!(" fields={}>", this.fields(py).len()));
         Ok(text)
     }
 
@@ -332,7 +390,11 @@ impl Message {
     fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
         let py = slf.py();
         let name = slf.get_type().name()?;
-        PyTuple::new(py, [name.into_any(), slf.get().raw.bind(py).clone().into_any()])?.hash()
+        PyTuple::new(
+            py,
+            [name.into_any(), slf.get().raw.bind(py).clone().into_any()],
+        )?
+        .hash()
     }
 
     /// Equal to any message (native, pure twin or `Action`) of the same class name and bytes.
@@ -340,10 +402,22 @@ impl Message {
         let py = slf.py();
         let same = if let Ok(other) = other.cast::<Message>() {
             slf.get().raw_bytes(py) == other.get().raw_bytes(py)
-                && slf.get_type().name()?.as_any().eq(other.get_type().name()?)?
+                && slf
+                    .get_type()
+                    .name()?
+                    .as_any()
+                    .eq(other.get_type().name()?)?
         } else if other.is_instance(abc_message(py)?)? {
-            slf.get_type().name()?.as_any().eq(other.get_type().name()?)?
-                && slf.get().raw.bind(py).as_any().eq(other.getattr(intern!(py, "raw"))?)?
+            slf.get_type()
+                .name()?
+                .as_any()
+                .eq(other.get_type().name()?)?
+                && slf
+                    .get()
+                    .raw
+                    .bind(py)
+                    .as_any()
+                    .eq(other.getattr(intern!(py, "raw"))?)?
         } else {
             return Ok(py.NotImplemented());
         };
@@ -353,7 +427,7 @@ impl Message {
     fn __ne__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let eq = Self::__eq__(slf, other)?;
-        if eq.is(&py.NotImplemented()) {
+        if eq.is(py.NotImplemented()) {
             return Ok(eq);
         }
         (!eq.extract::<bool>(py)?).into_py_any(py)

@@ -12,13 +12,18 @@ const SLOTS: usize = 512;
 /// Longer names are not worth caching (and are not event names).
 const MAX_LEN: usize = 64;
 
+/// The name's bytes and its string.
+type Slot = Option<(Box<[u8]>, Py<PyString>)>;
+
 pub struct NameCache {
-    slots: Vec<Option<(Box<[u8]>, Py<PyString>)>>,
+    slots: Vec<Slot>,
 }
 
 impl Default for NameCache {
     fn default() -> Self {
-        Self { slots: (0..SLOTS).map(|_| None).collect() }
+        Self {
+            slots: (0..SLOTS).map(|_| None).collect(),
+        }
     }
 }
 

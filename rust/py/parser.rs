@@ -13,7 +13,9 @@ use super::strings::new_str;
 
 #[pyclass(module = "ami_fast._native", name = "Parser")]
 pub struct Parser {
-    framer: Framer,
+    /// Boxed: the framer holds SIMD searchers aligned to 32 bytes, more than Python's
+    /// allocator guarantees for the object itself.
+    framer: Box<Framer>,
     names: NameCache,
 }
 
@@ -47,7 +49,12 @@ impl Sink for PySink<'_, '_> {
 }
 
 /// A limit argument: an `int` (not `bool`) of at least `least`; huge values are clamped.
-fn limit(label: &str, value: Option<&Bound<'_, PyAny>>, default: usize, least: usize) -> PyResult<usize> {
+fn limit(
+    label: &str,
+    value: Option<&Bound<'_, PyAny>>,
+    default: usize,
+    least: usize,
+) -> PyResult<usize> {
     let Some(value) = value else {
         return Ok(default);
     };
@@ -55,7 +62,9 @@ fn limit(label: &str, value: Option<&Bound<'_, PyAny>>, default: usize, least: u
         return Err(PyTypeError::new_err(format!("{label} must be an int")));
     }
     if value.lt(least)? {
-        return Err(PyValueError::new_err(format!("{label} must be at least {least}")));
+        return Err(PyValueError::new_err(format!(
+            "{label} must be at least {least}"
+        )));
     }
     Ok(value.extract::<usize>().unwrap_or(usize::MAX))
 }
@@ -66,7 +75,12 @@ impl Parser {
         py: Python<'py>,
         f: impl FnOnce(&mut Framer, &mut PySink<'py, '_>),
     ) -> PyResult<Bound<'py, PyList>> {
-        let mut sink = PySink { py, names: &mut self.names, out: Vec::new(), failed: None };
+        let mut sink = PySink {
+            py,
+            names: &mut self.names,
+            out: Vec::new(),
+            failed: None,
+        };
         f(&mut self.framer, &mut sink);
         if let Some(err) = sink.failed {
             return Err(err);
@@ -94,14 +108,23 @@ impl Parser {
             Some(value) => value.is_truthy()?,
             None => false,
         };
-        Ok(Self { framer: Framer::new(limits, strict), names: NameCache::default() })
+        Ok(Self {
+            framer: Box::new(Framer::new(limits, strict)),
+            names: NameCache::default(),
+        })
     }
 
     /// Every complete message (or `ProtocolError` in its place) in `data`, in order.
-    fn feed<'py>(&mut self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let Ok(data) = data.cast::<PyBytes>() else {
             let type_name = data.get_type().name()?;
-            return Err(PyTypeError::new_err(format!("feed() takes bytes, not {type_name}")));
+            return Err(PyTypeError::new_err(format!(
+                "feed() takes bytes, not {type_name}"
+            )));
         };
         let bytes = data.as_bytes();
         self.run(py, |framer, sink| framer.feed(bytes, sink))

@@ -59,7 +59,9 @@ pub fn is_follows_value(value: &[u8]) -> bool {
 /// The banner rule: no colon, contains `Manager` and `/`. `line` has no line end.
 #[must_use]
 pub fn is_banner(line: &[u8]) -> bool {
-    !line.contains(&b':') && line.contains(&b'/') && memchr::memmem::find(line, b"Manager").is_some()
+    !line.contains(&b':')
+        && line.contains(&b'/')
+        && memchr::memmem::find(line, b"Manager").is_some()
 }
 
 /// The version in a banner line: the text after the last `/`.

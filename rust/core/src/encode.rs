@@ -40,10 +40,14 @@ impl EncodeError {
         let i = self.field;
         match self.kind {
             EncodeErrorKind::NameEmpty => "action name is empty".to_owned(),
-            EncodeErrorKind::NameControl => "action name contains a CR, LF or NUL character".to_owned(),
+            EncodeErrorKind::NameControl => {
+                "action name contains a CR, LF or NUL character".to_owned()
+            }
             EncodeErrorKind::NameSyntax => "action name contains ':' or whitespace".to_owned(),
             EncodeErrorKind::KeyEmpty => format!("field #{i} has an empty key"),
-            EncodeErrorKind::KeyControl => format!("key of field #{i} contains a CR, LF or NUL character"),
+            EncodeErrorKind::KeyControl => {
+                format!("key of field #{i} contains a CR, LF or NUL character")
+            }
             EncodeErrorKind::KeySyntax => format!("key of field #{i} contains ':' or whitespace"),
             EncodeErrorKind::ValueControl => {
                 format!("value of field '{key}' contains a CR, LF or NUL character")
@@ -52,7 +56,9 @@ impl EncodeError {
                 format!("line for field '{key}' is {n} bytes; Asterisk's limit is {MAX_LINE_BYTES} including CRLF")
             }
             EncodeErrorKind::ActionLineTooLong(n) => {
-                format!("action line is {n} bytes; Asterisk's limit is {MAX_LINE_BYTES} including CRLF")
+                format!(
+                    "action line is {n} bytes; Asterisk's limit is {MAX_LINE_BYTES} including CRLF"
+                )
             }
             EncodeErrorKind::TooManyLines(n) => {
                 format!("action has {n} lines; Asterisk's limit is {MAX_LINES}")
@@ -126,13 +132,24 @@ impl ActionEncoder {
     }
 
     /// Adds field `index` whose key passed [`Self::check_key`].
-    pub fn push_checked(&mut self, index: usize, key: &[u8], value: &[u8]) -> Result<(), EncodeError> {
+    pub fn push_checked(
+        &mut self,
+        index: usize,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), EncodeError> {
         if has_control(value) {
-            return Err(EncodeError { kind: EncodeErrorKind::ValueControl, field: index });
+            return Err(EncodeError {
+                kind: EncodeErrorKind::ValueControl,
+                field: index,
+            });
         }
         let line = key.len() + 2 + value.len() + 2;
         if line > MAX_LINE_BYTES {
-            return Err(EncodeError { kind: EncodeErrorKind::FieldLineTooLong(line), field: index });
+            return Err(EncodeError {
+                kind: EncodeErrorKind::FieldLineTooLong(line),
+                field: index,
+            });
         }
         self.out.extend_from_slice(key);
         self.out.extend_from_slice(b": ");
@@ -151,7 +168,10 @@ impl ActionEncoder {
     /// Checks the line count and returns the bytes, empty line included.
     pub fn finish(mut self) -> Result<Vec<u8>, EncodeError> {
         if self.lines > MAX_LINES {
-            return Err(EncodeError { kind: EncodeErrorKind::TooManyLines(self.lines), field: 0 });
+            return Err(EncodeError {
+                kind: EncodeErrorKind::TooManyLines(self.lines),
+                field: 0,
+            });
         }
         self.out.extend_from_slice(b"\r\n");
         Ok(self.out)
@@ -175,8 +195,11 @@ mod tests {
     use super::*;
 
     fn encode(name: &str, fields: &[(&str, &str)]) -> Result<Vec<u8>, String> {
-        encode_action(name.as_bytes(), fields.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())))
-            .map_err(|e| e.text(fields.get(e.field).map_or("", |f| f.0)))
+        encode_action(
+            name.as_bytes(),
+            fields.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())),
+        )
+        .map_err(|e| e.text(fields.get(e.field).map_or("", |f| f.0)))
     }
 
     #[test]
@@ -192,19 +215,47 @@ mod tests {
     #[test]
     fn refusals_in_order() {
         assert_eq!(encode("", &[("", "")]).unwrap_err(), "action name is empty");
-        assert_eq!(encode("Pi\rng", &[]).unwrap_err(), "action name contains a CR, LF or NUL character");
-        assert_eq!(encode("Pi\0 ng", &[]).unwrap_err(), "action name contains a CR, LF or NUL character");
-        assert_eq!(encode("Ping ", &[]).unwrap_err(), "action name contains ':' or whitespace");
-        assert_eq!(encode("a:b", &[]).unwrap_err(), "action name contains ':' or whitespace");
-        assert_eq!(encode("a\tb", &[]).unwrap_err(), "action name contains ':' or whitespace");
-        assert_eq!(encode("P", &[("A", "1"), ("", "x")]).unwrap_err(), "field #1 has an empty key");
-        assert_eq!(encode("P", &[("A\n", "\n")]).unwrap_err(), "key of field #0 contains a CR, LF or NUL character");
-        assert_eq!(encode("P", &[("A B", "\n")]).unwrap_err(), "key of field #0 contains ':' or whitespace");
-        assert_eq!(encode("P", &[("Secret", "x\r\nAction: Bad")]).unwrap_err(),
-            "value of field 'Secret' contains a CR, LF or NUL character");
+        assert_eq!(
+            encode("Pi\rng", &[]).unwrap_err(),
+            "action name contains a CR, LF or NUL character"
+        );
+        assert_eq!(
+            encode("Pi\0 ng", &[]).unwrap_err(),
+            "action name contains a CR, LF or NUL character"
+        );
+        assert_eq!(
+            encode("Ping ", &[]).unwrap_err(),
+            "action name contains ':' or whitespace"
+        );
+        assert_eq!(
+            encode("a:b", &[]).unwrap_err(),
+            "action name contains ':' or whitespace"
+        );
+        assert_eq!(
+            encode("a\tb", &[]).unwrap_err(),
+            "action name contains ':' or whitespace"
+        );
+        assert_eq!(
+            encode("P", &[("A", "1"), ("", "x")]).unwrap_err(),
+            "field #1 has an empty key"
+        );
+        assert_eq!(
+            encode("P", &[("A\n", "\n")]).unwrap_err(),
+            "key of field #0 contains a CR, LF or NUL character"
+        );
+        assert_eq!(
+            encode("P", &[("A B", "\n")]).unwrap_err(),
+            "key of field #0 contains ':' or whitespace"
+        );
+        assert_eq!(
+            encode("P", &[("Secret", "x\r\nAction: Bad")]).unwrap_err(),
+            "value of field 'Secret' contains a CR, LF or NUL character"
+        );
         // A later field's problem does not hide an earlier one.
-        assert_eq!(encode("P", &[("K", "\0"), ("", "")]).unwrap_err(),
-            "value of field 'K' contains a CR, LF or NUL character");
+        assert_eq!(
+            encode("P", &[("K", "\0"), ("", "")]).unwrap_err(),
+            "value of field 'K' contains a CR, LF or NUL character"
+        );
     }
 
     #[test]
@@ -212,15 +263,23 @@ mod tests {
         let name = "A".repeat(1014);
         assert!(encode(&name, &[]).is_ok());
         let name = "A".repeat(1015);
-        assert_eq!(encode(&name, &[]).unwrap_err(), "action line is 1025 bytes; Asterisk's limit is 1024 including CRLF");
+        assert_eq!(
+            encode(&name, &[]).unwrap_err(),
+            "action line is 1025 bytes; Asterisk's limit is 1024 including CRLF"
+        );
         let value = "v".repeat(1017);
         assert!(encode("P", &[("Key", &value)]).is_ok());
         let value = "v".repeat(1018);
-        assert_eq!(encode("P", &[("Key", &value)]).unwrap_err(),
-            "line for field 'Key' is 1025 bytes; Asterisk's limit is 1024 including CRLF");
+        assert_eq!(
+            encode("P", &[("Key", &value)]).unwrap_err(),
+            "line for field 'Key' is 1025 bytes; Asterisk's limit is 1024 including CRLF"
+        );
         let fields = vec![("K", "v"); 127];
         assert!(encode("P", &fields).is_ok());
         let fields = vec![("K", "v"); 128];
-        assert_eq!(encode("P", &fields).unwrap_err(), "action has 129 lines; Asterisk's limit is 128");
+        assert_eq!(
+            encode("P", &fields).unwrap_err(),
+            "action has 129 lines; Asterisk's limit is 128"
+        );
     }
 }

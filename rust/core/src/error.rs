@@ -26,7 +26,10 @@ impl ErrorKind {
     /// `MessageTooLargeError` in Python (else plain `ProtocolError`).
     #[must_use]
     pub fn is_too_large(self) -> bool {
-        matches!(self, Self::MessageTooLarge(_) | Self::FollowsTooLarge(_) | Self::TooManyFields(_))
+        matches!(
+            self,
+            Self::MessageTooLarge(_) | Self::FollowsTooLarge(_) | Self::TooManyFields(_)
+        )
     }
 }
 
@@ -39,7 +42,10 @@ impl fmt::Display for ErrorKind {
             Self::LineWithoutColon(at) => write!(f, "line without a colon at offset {at}"),
             Self::LineWithoutCr(at) => write!(f, "line ending without CR at offset {at}"),
             Self::Truncated(n) => {
-                write!(f, "connection closed in the middle of a message ({n} bytes)")
+                write!(
+                    f,
+                    "connection closed in the middle of a message ({n} bytes)"
+                )
             }
         }
     }

@@ -26,7 +26,10 @@ pub fn value_start(bytes: &[u8], colon: usize, end: usize) -> usize {
 #[must_use]
 pub fn split_field(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let colon = find_colon(line)?;
-    Some((&line[..colon], &line[value_start(line, colon, line.len())..]))
+    Some((
+        &line[..colon],
+        &line[value_start(line, colon, line.len())..],
+    ))
 }
 
 #[cfg(test)]
@@ -35,13 +38,22 @@ mod tests {
 
     #[test]
     fn first_colon_one_space() {
-        assert_eq!(split_field(b"Key: value"), Some((&b"Key"[..], &b"value"[..])));
-        assert_eq!(split_field(b"Key:value"), Some((&b"Key"[..], &b"value"[..])));
+        assert_eq!(
+            split_field(b"Key: value"),
+            Some((&b"Key"[..], &b"value"[..]))
+        );
+        assert_eq!(
+            split_field(b"Key:value"),
+            Some((&b"Key"[..], &b"value"[..]))
+        );
         assert_eq!(split_field(b"Key:"), Some((&b"Key"[..], &b""[..])));
         assert_eq!(split_field(b"Key: "), Some((&b"Key"[..], &b""[..])));
         assert_eq!(split_field(b"Key:  two"), Some((&b"Key"[..], &b" two"[..])));
         assert_eq!(split_field(b"Key : v"), Some((&b"Key "[..], &b"v"[..])));
-        assert_eq!(split_field(b"Output: a: b"), Some((&b"Output"[..], &b"a: b"[..])));
+        assert_eq!(
+            split_field(b"Output: a: b"),
+            Some((&b"Output"[..], &b"a: b"[..]))
+        );
         assert_eq!(split_field(b": v"), Some((&b""[..], &b"v"[..])));
         assert_eq!(split_field(b"Key:\tv "), Some((&b"Key"[..], &b"\tv "[..])));
         assert_eq!(split_field(b"no colon here"), None);

@@ -46,7 +46,9 @@ pub struct EndFinder {
 
 impl Default for EndFinder {
     fn default() -> Self {
-        Self { finder: Finder::new(MARKER) }
+        Self {
+            finder: Finder::new(MARKER),
+        }
     }
 }
 
@@ -69,7 +71,13 @@ impl EndFinder {
                 }
             };
             match eol(hay, empty_line) {
-                Eol::Yes(end) => return Ok(End { marker, empty_line, end }),
+                Eol::Yes(end) => {
+                    return Ok(End {
+                        marker,
+                        empty_line,
+                        end,
+                    })
+                }
                 Eol::Incomplete => return Err(marker),
                 Eol::No => pos = marker + 1,
             }
@@ -85,12 +93,33 @@ mod tests {
     fn finds_the_sequence() {
         let f = EndFinder::default();
         let hay = b"abc\n--END COMMAND--\r\n\r\nrest";
-        assert_eq!(f.find(hay, 0), Ok(End { marker: 4, empty_line: 21, end: 23 }));
-        assert_eq!(f.find(b"x--END COMMAND--\n\n", 0), Ok(End { marker: 1, empty_line: 17, end: 18 }));
+        assert_eq!(
+            f.find(hay, 0),
+            Ok(End {
+                marker: 4,
+                empty_line: 21,
+                end: 23
+            })
+        );
+        assert_eq!(
+            f.find(b"x--END COMMAND--\n\n", 0),
+            Ok(End {
+                marker: 1,
+                empty_line: 17,
+                end: 18
+            })
+        );
         // Not followed by line end + empty line: keep looking.
         assert_eq!(
-            f.find(b"--END COMMAND-- no\n--END COMMAND--\nx\n--END COMMAND--\r\n\n", 0),
-            Ok(End { marker: 37, empty_line: 54, end: 55 })
+            f.find(
+                b"--END COMMAND-- no\n--END COMMAND--\nx\n--END COMMAND--\r\n\n",
+                0
+            ),
+            Ok(End {
+                marker: 37,
+                empty_line: 54,
+                end: 55
+            })
         );
         assert_eq!(f.find(b"--END COMMAND--\r\r\n\r\n", 0), Err(6));
     }

@@ -7,15 +7,13 @@
 
 use memchr::memchr;
 
-use crate::classify::{
-    banner_version, is_action_id_key, is_banner, is_follows_header_key, is_follows_value, Kind,
-};
+use crate::classify::{banner_version, is_banner, is_follows_header_key, is_follows_value, Kind};
 use crate::error::{ErrorKind, ProtocolError};
 use crate::fields::{find_colon, value_start};
 use crate::follows::{EndFinder, MAX_END_LEN};
 use crate::limits::Limits;
 use crate::message::{Field, MessageView, Span};
-use crate::scan::scan_line;
+use crate::scan::{find_end, scan_line};
 
 /// Receives the framer's output, in stream order.
 pub trait Sink {
@@ -30,7 +28,10 @@ enum Follows {
     No,
     /// After a `Response: Follows` first line ending at `second`: no end sequence starts
     /// before `search`.
-    Body { second: usize, search: usize },
+    Body {
+        second: usize,
+        search: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -50,7 +51,11 @@ enum Step {
     NeedMore,
     /// The message went over a limit: report it, then discard from `resume` on (a line
     /// start, or the end of the held bytes for a Follows message).
-    Overflow { kind: ErrorKind, resume: usize, excerpt: usize },
+    Overflow {
+        kind: ErrorKind,
+        resume: usize,
+        excerpt: usize,
+    },
     /// A complete Follows message that is too large.
     OverflowDone { kind: ErrorKind, end: usize },
 }
@@ -67,9 +72,10 @@ struct Scanner {
     lines: usize,
     follows: Follows,
     kind: Kind,
-    fields: Vec<Field>,
-    extra: Vec<Span>,
-    action_id: Option<u32>,
+    /// The first line with a colon (classification and name).
+    first: Option<Field>,
+    /// Where the field lines end, once the message is complete.
+    head: usize,
     issue: Option<Issue>,
 }
 
@@ -105,9 +111,8 @@ impl Scanner {
             lines: 0,
             follows: Follows::No,
             kind: Kind::Unknown,
-            fields: Vec::with_capacity(32),
-            extra: Vec::new(),
-            action_id: None,
+            first: None,
+            head: 0,
             issue: None,
         }
     }
@@ -119,9 +124,8 @@ impl Scanner {
         self.lines = 0;
         self.follows = Follows::No;
         self.kind = Kind::Unknown;
-        self.fields.clear();
-        self.extra.clear();
-        self.action_id = None;
+        self.first = None;
+        self.head = 0;
         self.issue = None;
     }
 
@@ -142,6 +146,16 @@ impl Scanner {
                 return self.step_body(msg, second, search);
             }
             let ls = self.line_start;
+            if self.lines == 1 && !self.strict && self.first.is_some() {
+                // Fast path: past the first line of an ordinary message, jump straight to
+                // its end; the field lines are parsed later, and only if someone asks.
+                if let Some((size, end, lines)) = find_end(msg, ls - 1) {
+                    if size <= max && lines <= self.limits.max_fields {
+                        self.head = size;
+                        return Step::Done { end, output: None };
+                    }
+                }
+            }
             let Some((nl, colon)) = scan_line(msg, ls) else {
                 return self.partial(msg);
             };
@@ -162,21 +176,36 @@ impl Scanner {
                     // Legacy command output: its own limit, no field limit.
                     self.lines = 1;
                     self.line(msg, ls, le, cr);
-                    self.follows = Follows::Body { second: nl + 1, search: nl + 1 };
+                    self.follows = Follows::Body {
+                        second: nl + 1,
+                        search: nl + 1,
+                    };
                     continue;
                 }
             } else if le == ls {
                 if self.strict && !cr && self.issue.is_none() {
                     self.issue = Some(Issue::NoCr(ls));
                 }
-                return Step::Done { end: nl + 1, output: None };
+                self.head = ls;
+                return Step::Done {
+                    end: nl + 1,
+                    output: None,
+                };
             }
             if nl > max {
-                return Step::Overflow { kind: self.too_large(), resume: nl + 1, excerpt: max + 2 };
+                return Step::Overflow {
+                    kind: self.too_large(),
+                    resume: nl + 1,
+                    excerpt: max + 2,
+                };
             }
             if self.lines >= self.limits.max_fields {
                 let kind = ErrorKind::TooManyFields(self.limits.max_fields);
-                return Step::Overflow { kind, resume: nl + 1, excerpt: nl + 1 };
+                return Step::Overflow {
+                    kind,
+                    resume: nl + 1,
+                    excerpt: nl + 1,
+                };
             }
             if nl == max {
                 // Too large, but certain only once byte `max + 1` exists (twin rule):
@@ -184,7 +213,11 @@ impl Scanner {
                 if msg.len() < max + 2 {
                     return Step::NeedMore;
                 }
-                return Step::Overflow { kind: self.too_large(), resume: nl + 1, excerpt: max + 2 };
+                return Step::Overflow {
+                    kind: self.too_large(),
+                    resume: nl + 1,
+                    excerpt: max + 2,
+                };
             }
             self.lines += 1;
             self.record(msg, ls, le, cr, colon.filter(|&c| c < le));
@@ -198,23 +231,21 @@ impl Scanner {
         self.record(msg, ls, le, cr, colon);
     }
 
-    /// Records one non-empty line `msg[ls..le]` whose first colon is at `colon`.
+    /// Records one non-empty line `msg[ls..le]` whose first colon is at `colon`: only the
+    /// first field (kind, name) and strict-mode problems matter while framing.
     #[inline]
     fn record(&mut self, msg: &[u8], ls: usize, le: usize, cr: bool, colon: Option<usize>) {
-        if let Some(colon) = colon {
-            let index = self.fields.len();
-            self.fields.push(Field { start: ls as u32, colon: colon as u32, end: le as u32 });
-            let key = &msg[ls..colon];
-            if index == 0 {
-                self.kind = Kind::from_first_key(key);
+        match colon {
+            Some(colon) => {
+                if self.first.is_none() {
+                    self.first = Some(Field { start: ls as u32, colon: colon as u32, end: le as u32 });
+                    self.kind = Kind::from_first_key(&msg[ls..colon]);
+                }
             }
-            if self.action_id.is_none() && is_action_id_key(key) {
-                self.action_id = Some(index as u32);
-            }
-        } else {
-            self.extra.push(Span::new(ls, le));
-            if self.strict && self.issue.is_none() {
-                self.issue = Some(Issue::NoColon(ls));
+            None => {
+                if self.strict && self.issue.is_none() {
+                    self.issue = Some(Issue::NoColon(ls));
+                }
             }
         }
         if self.strict && !cr && self.issue.is_none() {
@@ -228,7 +259,11 @@ impl Scanner {
         if msg.len() >= max + 2 {
             // Too long for a banner as well.
             self.banner_check = false;
-            return Step::Overflow { kind: self.too_large(), resume: self.line_start, excerpt: max + 2 };
+            return Step::Overflow {
+                kind: self.too_large(),
+                resume: self.line_start,
+                excerpt: max + 2,
+            };
         }
         Step::NeedMore
     }
@@ -242,21 +277,32 @@ impl Scanner {
                 if end.empty_line > limit {
                     return Step::OverflowDone { kind, end: end.end };
                 }
-                Step::Done { end: end.end, output: Some(self.follows_headers(msg, second, end.marker)) }
+                Step::Done {
+                    end: end.end,
+                    output: Some(self.follows_headers(msg, second, end.marker)),
+                }
             }
             Err(resume) => {
-                self.follows = Follows::Body { second, search: resume };
+                self.follows = Follows::Body {
+                    second,
+                    search: resume,
+                };
                 // No end yet: certain once byte `limit + 1` exists.
                 if msg.len() >= limit + 2 {
-                    return Step::Overflow { kind, resume: msg.len(), excerpt: limit + 2 };
+                    return Step::Overflow {
+                        kind,
+                        resume: msg.len(),
+                        excerpt: limit + 2,
+                    };
                 }
                 Step::NeedMore
             }
         }
     }
 
-    /// Records the header lines of a complete Follows message (Privilege/ActionID fields
-    /// after the first line, ending before the marker) and returns the output span.
+    /// Finds the header lines of a complete Follows message (Privilege/ActionID fields
+    /// after the first line, ending before the marker), checks them in strict mode and
+    /// returns the output span.
     fn follows_headers(&mut self, msg: &[u8], second: usize, marker: usize) -> Span {
         let mut body = second;
         while let Some(i) = memchr(b'\n', &msg[body..marker]) {
@@ -269,6 +315,7 @@ impl Scanner {
             self.line(msg, body, le, cr);
             body = nl + 1;
         }
+        self.head = body;
         let mut out_end = marker;
         if out_end > body && msg[out_end - 1] == b'\n' {
             out_end -= 1;
@@ -391,8 +438,11 @@ impl Framer {
     /// End of stream: reports an unfinished message (a lone CR does not count), then resets.
     pub fn feed_eof<S: Sink>(&mut self, sink: &mut S) {
         if self.mode == Mode::Pending && self.buf != b"\r" {
-            let mut err =
-                ProtocolError::new(ErrorKind::Truncated(self.buf.len()), self.msg_offset, &self.buf);
+            let mut err = ProtocolError::new(
+                ErrorKind::Truncated(self.buf.len()),
+                self.msg_offset,
+                &self.buf,
+            );
             err.raw = Some(self.buf.clone());
             sink.error(err);
         }
@@ -400,7 +450,13 @@ impl Framer {
     }
 
     /// Scans `data[p..]` in place while no message is pending.
-    fn feed_in_place<S: Sink>(&mut self, data: &[u8], mut p: usize, base: u64, sink: &mut S) -> usize {
+    fn feed_in_place<S: Sink>(
+        &mut self,
+        data: &[u8],
+        mut p: usize,
+        base: u64,
+        sink: &mut S,
+    ) -> usize {
         while p < data.len() {
             let msg = &data[p..];
             let offset = base + p as u64;
@@ -418,8 +474,16 @@ impl Framer {
                     self.mode = Mode::Pending;
                     return data.len();
                 }
-                Step::Overflow { kind, resume, excerpt } => {
-                    sink.error(ProtocolError::new(kind, offset, &msg[..excerpt.min(msg.len())]));
+                Step::Overflow {
+                    kind,
+                    resume,
+                    excerpt,
+                } => {
+                    sink.error(ProtocolError::new(
+                        kind,
+                        offset,
+                        &msg[..excerpt.min(msg.len())],
+                    ));
                     self.enter_discard(msg);
                     // The caller's loop discards the rest of the message from here.
                     return p + resume;
@@ -455,7 +519,13 @@ impl Framer {
                 }
                 Step::Done { end, output } => {
                     debug_assert_eq!(end, self.buf.len());
-                    emit(&self.scanner, &self.buf[..end], self.msg_offset, output, sink);
+                    emit(
+                        &self.scanner,
+                        &self.buf[..end],
+                        self.msg_offset,
+                        output,
+                        sink,
+                    );
                     self.buf.clear();
                     self.mode = Mode::Idle;
                     return p;
@@ -465,9 +535,17 @@ impl Framer {
                     self.mode = Mode::Idle;
                     return p;
                 }
-                Step::Overflow { kind, resume, excerpt } => {
+                Step::Overflow {
+                    kind,
+                    resume,
+                    excerpt,
+                } => {
                     let held = std::mem::take(&mut self.buf);
-                    sink.error(ProtocolError::new(kind, self.msg_offset, &held[..excerpt.min(held.len())]));
+                    sink.error(ProtocolError::new(
+                        kind,
+                        self.msg_offset,
+                        &held[..excerpt.min(held.len())],
+                    ));
                     self.enter_discard(&held);
                     // The held bytes after `resume` belong to the oversized message too.
                     if let Mode::DiscardLines(pos) = self.mode {
@@ -564,22 +642,20 @@ impl Framer {
 
 fn limit_of(kind: ErrorKind) -> usize {
     match kind {
-        ErrorKind::MessageTooLarge(n) | ErrorKind::FollowsTooLarge(n) | ErrorKind::TooManyFields(n) => n,
+        ErrorKind::MessageTooLarge(n)
+        | ErrorKind::FollowsTooLarge(n)
+        | ErrorKind::TooManyFields(n) => n,
         _ => 0,
     }
 }
 
 /// Hands a complete message (or, in strict mode, its first problem) to the sink.
 fn emit<S: Sink>(scanner: &Scanner, raw: &[u8], offset: u64, output: Option<Span>, sink: &mut S) {
-    let view = MessageView {
-        raw,
-        offset,
-        kind: scanner.kind,
-        fields: &scanner.fields,
-        extra: &scanner.extra,
-        action_id: scanner.action_id,
-        output,
+    let name = match scanner.kind {
+        Kind::Unknown => None,
+        _ => scanner.first.map(|f| f.value_span(raw)),
     };
+    let view = MessageView { raw, offset, kind: scanner.kind, name, head: scanner.head, output };
     match scanner.issue {
         None => sink.message(view),
         Some(issue) => sink.error(strict_error(issue, &view)),
@@ -593,7 +669,7 @@ fn strict_error(issue: Issue, view: &MessageView<'_>) -> ProtocolError {
         Issue::NoCr(at) => ErrorKind::LineWithoutCr(view.offset + at as u64),
     };
     let mut err = ProtocolError::new(kind, view.offset, view.raw);
-    err.action_id = view.action_id().map(<[u8]>::to_vec);
+    err.action_id = view.table().action_id(view.raw).map(<[u8]>::to_vec);
     err.raw = Some(view.raw.to_vec());
     err
 }

@@ -1,7 +1,12 @@
-//! A framed message as spans into its own bytes.
+//! A framed message: its own bytes, plus spans found when they are asked for.
+//!
+//! Framing only finds where a message ends and what its first field is (kind and name).
+//! The field table is built from the bytes on demand ([`FieldTable::parse`]), so a
+//! consumer that reads only the name never pays for it.
 
-use crate::classify::Kind;
+use crate::classify::{is_action_id_key, Kind};
 use crate::fields::value_start;
+use crate::scan::scan_line;
 
 /// A half-open byte range `[start, end)` inside one message's bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -47,9 +52,59 @@ impl Field {
         let end = self.end as usize;
         &raw[value_start(raw, self.colon as usize, end)..end]
     }
+
+    /// The span of the value.
+    #[inline]
+    #[must_use]
+    pub fn value_span(self, raw: &[u8]) -> Span {
+        let end = self.end as usize;
+        Span::new(value_start(raw, self.colon as usize, end), end)
+    }
 }
 
-/// A complete message as the framer hands it over: borrowed bytes plus span tables.
+/// Every field and colon-less line of a message's field lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldTable {
+    /// Fields in line order (for a legacy Follows message: its header lines only).
+    pub fields: Vec<Field>,
+    /// Colon-less lines in order (without line end).
+    pub extra: Vec<Span>,
+    /// Index in `fields` of the first `ActionID` field.
+    pub action_id: Option<u32>,
+}
+
+impl FieldTable {
+    /// Splits `raw[..head]`, a run of complete lines, into fields and colon-less lines.
+    #[must_use]
+    pub fn parse(raw: &[u8], head: usize) -> Self {
+        let lines = &raw[..head];
+        let mut table = Self { fields: Vec::with_capacity(24), ..Self::default() };
+        let mut pos = 0;
+        while let Some((nl, colon)) = scan_line(lines, pos) {
+            let le = if nl > pos && lines[nl - 1] == b'\r' { nl - 1 } else { nl };
+            match colon {
+                // `scan_line` only reports a colon before the LF, hence before `le`.
+                Some(c) => {
+                    let index = table.fields.len() as u32;
+                    table.fields.push(Field { start: pos as u32, colon: c as u32, end: le as u32 });
+                    if table.action_id.is_none() && is_action_id_key(&lines[pos..c]) {
+                        table.action_id = Some(index);
+                    }
+                }
+                None => table.extra.push(Span::new(pos, le)),
+            }
+            pos = nl + 1;
+        }
+        table
+    }
+
+    #[must_use]
+    pub fn action_id<'a>(&self, raw: &'a [u8]) -> Option<&'a [u8]> {
+        self.action_id.map(|i| self.fields[i as usize].value(raw))
+    }
+}
+
+/// A complete message as the framer hands it over (borrowing the framer's input).
 #[derive(Clone, Copy, Debug)]
 pub struct MessageView<'a> {
     /// From the first byte of the first line through the terminating empty line's LF.
@@ -57,57 +112,52 @@ pub struct MessageView<'a> {
     /// Stream offset of `raw[0]`.
     pub offset: u64,
     pub kind: Kind,
-    /// Fields in line order (for a legacy Follows message: its header lines only).
-    pub fields: &'a [Field],
-    /// Colon-less lines in order (without line end).
-    pub extra: &'a [Span],
-    /// Index in `fields` of the first `ActionID` field.
-    pub action_id: Option<u32>,
+    /// The first field's value, unless the kind is unknown.
+    pub name: Option<Span>,
+    /// `raw[..head]` are the field lines: for an ordinary message everything before the
+    /// terminating empty line, for a legacy Follows message its header lines.
+    pub head: usize,
     /// Legacy command output (body before the end marker, one trailing LF removed).
     pub output: Option<Span>,
 }
 
 impl<'a> MessageView<'a> {
-    /// The first field's value, unless the kind is unknown.
     #[must_use]
     pub fn name(&self) -> Option<&'a [u8]> {
-        match self.kind {
-            Kind::Unknown => None,
-            _ => self.fields.first().map(|f| f.value(self.raw)),
-        }
+        self.name.map(|s| s.slice(self.raw))
     }
 
+    /// The fields, parsed now.
     #[must_use]
-    pub fn action_id(&self) -> Option<&'a [u8]> {
-        self.action_id.map(|i| self.fields[i as usize].value(self.raw))
-    }
-
-    /// Every `(key, value)` in line order.
-    pub fn items(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + '_ {
-        let raw = self.raw;
-        self.fields.iter().map(move |f| (f.key(raw), f.value(raw)))
+    pub fn table(&self) -> FieldTable {
+        FieldTable::parse(self.raw, self.head)
     }
 
     #[must_use]
     pub fn to_owned(&self) -> OwnedMessage {
+        let table = self.table();
         OwnedMessage {
             raw: self.raw.to_vec(),
             offset: self.offset,
             kind: self.kind,
-            fields: self.fields.to_vec(),
-            extra: self.extra.to_vec(),
-            action_id: self.action_id,
+            name: self.name,
+            head: self.head,
+            fields: table.fields,
+            extra: table.extra,
+            action_id: table.action_id,
             output: self.output,
         }
     }
 }
 
-/// An owned copy of a [`MessageView`] (for tests and Rust users).
+/// An owned copy of a [`MessageView`] with its fields parsed (for tests and Rust users).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnedMessage {
     pub raw: Vec<u8>,
     pub offset: u64,
     pub kind: Kind,
+    pub name: Option<Span>,
+    pub head: usize,
     pub fields: Vec<Field>,
     pub extra: Vec<Span>,
     pub action_id: Option<u32>,
@@ -116,26 +166,13 @@ pub struct OwnedMessage {
 
 impl OwnedMessage {
     #[must_use]
-    pub fn view(&self) -> MessageView<'_> {
-        MessageView {
-            raw: &self.raw,
-            offset: self.offset,
-            kind: self.kind,
-            fields: &self.fields,
-            extra: &self.extra,
-            action_id: self.action_id,
-            output: self.output,
-        }
-    }
-
-    #[must_use]
     pub fn name(&self) -> Option<&[u8]> {
-        self.view().name()
+        self.name.map(|s| s.slice(&self.raw))
     }
 
     #[must_use]
     pub fn action_id(&self) -> Option<&[u8]> {
-        self.view().action_id()
+        self.action_id.map(|i| self.fields[i as usize].value(&self.raw))
     }
 
     #[must_use]

@@ -7,7 +7,11 @@ use ami_fast_core::{CollectSink, ErrorKind, Framer, Limits, OwnedMessage, Protoc
 pub type Item = Result<OwnedMessage, ProtocolError>;
 
 /// Feeds `chunks` then EOF; returns every item, the version and `buffered` before EOF.
-pub fn run_chunks(chunks: &[&[u8]], limits: Limits, strict: bool) -> (Vec<Item>, Option<Vec<u8>>, usize) {
+pub fn run_chunks(
+    chunks: &[&[u8]],
+    limits: Limits,
+    strict: bool,
+) -> (Vec<Item>, Option<Vec<u8>>, usize) {
     let mut framer = Framer::new(limits, strict);
     let mut sink = CollectSink::default();
     for chunk in chunks {
@@ -90,12 +94,19 @@ pub fn err(item: &Item) -> &ProtocolError {
 pub fn items_of(m: &OwnedMessage) -> Vec<(String, String)> {
     m.items()
         .into_iter()
-        .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned()))
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(k).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            )
+        })
         .collect()
 }
 
 pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    list.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 pub fn kind_of(item: &Item) -> ErrorKind {

@@ -8,7 +8,8 @@ use common::*;
 
 #[test]
 fn crlf_messages_with_banner() {
-    let input = b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: 1\r\nMessage: ok\r\n\r\n\
+    let input =
+        b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: 1\r\nMessage: ok\r\n\r\n\
 Event: FullyBooted\r\nPrivilege: system,all\r\n\r\n";
     let (out, version) = parse_with(input, Limits::default(), false);
     assert_eq!(version.as_deref(), Some(&b"11.0.0"[..]));
@@ -18,13 +19,19 @@ Event: FullyBooted\r\nPrivilege: system,all\r\n\r\n";
     assert_eq!(r.name(), Some(&b"Success"[..]));
     assert_eq!(r.action_id(), Some(&b"1"[..]));
     assert_eq!(r.offset, 30);
-    assert_eq!(r.raw, b"Response: Success\r\nActionID: 1\r\nMessage: ok\r\n\r\n");
+    assert_eq!(
+        r.raw,
+        b"Response: Success\r\nActionID: 1\r\nMessage: ok\r\n\r\n"
+    );
     let e = msg(&out[1]);
     assert_eq!(e.kind, Kind::Event);
     assert_eq!(e.name(), Some(&b"FullyBooted"[..]));
     assert_eq!(e.action_id(), None);
     assert_eq!(e.offset, 30 + r.raw.len() as u64);
-    assert_eq!(items_of(e), pairs(&[("Event", "FullyBooted"), ("Privilege", "system,all")]));
+    assert_eq!(
+        items_of(e),
+        pairs(&[("Event", "FullyBooted"), ("Privilege", "system,all")])
+    );
 }
 
 #[test]
@@ -75,10 +82,17 @@ fn field_splitting() {
 
 #[test]
 fn repeated_keys_and_colonless_lines_are_kept_in_order() {
-    let out = parse(b"Event: E\r\nV: 1\r\ngarbage line\r\nV: 2\r\n--END SMS EVENT--\r\nv: 3\r\n\r\n");
+    let out =
+        parse(b"Event: E\r\nV: 1\r\ngarbage line\r\nV: 2\r\n--END SMS EVENT--\r\nv: 3\r\n\r\n");
     let m = msg(&out[0]);
-    assert_eq!(items_of(m), pairs(&[("Event", "E"), ("V", "1"), ("V", "2"), ("v", "3")]));
-    assert_eq!(m.extra_lines(), vec![&b"garbage line"[..], &b"--END SMS EVENT--"[..]]);
+    assert_eq!(
+        items_of(m),
+        pairs(&[("Event", "E"), ("V", "1"), ("V", "2"), ("v", "3")])
+    );
+    assert_eq!(
+        m.extra_lines(),
+        vec![&b"garbage line"[..], &b"--END SMS EVENT--"[..]]
+    );
 }
 
 #[test]
@@ -91,7 +105,15 @@ Event: OriginateResponse\r\nResponse: Success\r\n\r\n",
     let kinds: Vec<_> = out.iter().map(|i| msg(i).kind).collect();
     assert_eq!(
         kinds,
-        [Kind::Event, Kind::Response, Kind::Action, Kind::Unknown, Kind::Event, Kind::Unknown, Kind::Event]
+        [
+            Kind::Event,
+            Kind::Response,
+            Kind::Action,
+            Kind::Unknown,
+            Kind::Event,
+            Kind::Unknown,
+            Kind::Event
+        ]
     );
     assert_eq!(msg(&out[0]).name(), Some(&b"lower"[..]));
     assert_eq!(msg(&out[2]).action_id(), Some(&b"a1"[..]));
@@ -105,11 +127,17 @@ Event: OriginateResponse\r\nResponse: Success\r\n\r\n",
 #[test]
 fn banner_rules() {
     // Not first line: an ordinary (colon-less) message line.
-    let (out, version) =
-        parse_with(b"Event: A\r\n\r\nAsterisk Call Manager/1.0\r\n\r\n", Limits::default(), false);
+    let (out, version) = parse_with(
+        b"Event: A\r\n\r\nAsterisk Call Manager/1.0\r\n\r\n",
+        Limits::default(),
+        false,
+    );
     assert_eq!(version, None);
     assert_eq!(out.len(), 2);
-    assert_eq!(msg(&out[1]).extra_lines(), vec![&b"Asterisk Call Manager/1.0"[..]]);
+    assert_eq!(
+        msg(&out[1]).extra_lines(),
+        vec![&b"Asterisk Call Manager/1.0"[..]]
+    );
     // A first line with a colon is input, not a banner.
     let (out, version) = parse_with(b"Response: Manager/1\r\n\r\n", Limits::default(), false);
     assert_eq!(version, None);
@@ -120,16 +148,30 @@ fn banner_rules() {
     assert_eq!(msg(&out[0]).extra_lines(), vec![&b"Hello/1"[..]]);
     assert_eq!(msg(&out[0]).offset, 0);
     // LF-only banner, proxy prefix, version after the last slash.
-    let (out, version) = parse_with(b"Asterisk Manager Proxy/a/2.1\nEvent: A\n\n", Limits::default(), false);
+    let (out, version) = parse_with(
+        b"Asterisk Manager Proxy/a/2.1\nEvent: A\n\n",
+        Limits::default(),
+        false,
+    );
     assert_eq!(version.as_deref(), Some(&b"2.1"[..]));
     assert_eq!(msg(&out[0]).offset, 29);
     // A blank first line uses up the banner check.
-    let (out, version) =
-        parse_with(b"\r\nAsterisk Call Manager/1.0\r\nEvent: A\r\n\r\n", Limits::default(), false);
+    let (out, version) = parse_with(
+        b"\r\nAsterisk Call Manager/1.0\r\nEvent: A\r\n\r\n",
+        Limits::default(),
+        false,
+    );
     assert_eq!(version, None);
-    assert_eq!(msg(&out[0]).extra_lines(), vec![&b"Asterisk Call Manager/1.0"[..]]);
+    assert_eq!(
+        msg(&out[0]).extra_lines(),
+        vec![&b"Asterisk Call Manager/1.0"[..]]
+    );
     // Banner alone, then EOF: no error.
-    let (out, version) = parse_with(b"Asterisk Call Manager/11.0.0\r\n", Limits::default(), false);
+    let (out, version) = parse_with(
+        b"Asterisk Call Manager/11.0.0\r\n",
+        Limits::default(),
+        false,
+    );
     assert!(out.is_empty());
     assert_eq!(version.as_deref(), Some(&b"11.0.0"[..]));
 }
@@ -146,11 +188,18 @@ fn partial_banner_is_an_unfinished_message_at_eof() {
 
 #[test]
 fn eof_cases() {
-    let (out, _) = parse_with(b"Event: A\r\n\r\nEvent: B\r\nX: 1\r\n", Limits::default(), false);
+    let (out, _) = parse_with(
+        b"Event: A\r\n\r\nEvent: B\r\nX: 1\r\n",
+        Limits::default(),
+        false,
+    );
     assert_eq!(out.len(), 2);
     let e = err(&out[1]);
     assert_eq!(e.kind, ErrorKind::Truncated(16));
-    assert_eq!(e.to_string(), "connection closed in the middle of a message (16 bytes)");
+    assert_eq!(
+        e.to_string(),
+        "connection closed in the middle of a message (16 bytes)"
+    );
     assert_eq!(e.offset, 12);
     assert_eq!(e.excerpt, b"Event: B\r\nX: 1\r\n");
     assert_eq!(e.raw.as_deref(), Some(&b"Event: B\r\nX: 1\r\n"[..]));
@@ -170,7 +219,10 @@ fn eof_cases() {
 fn eof_resets_offsets_and_banner_check() {
     let mut framer = ami_fast_core::Framer::new(Limits::default(), false);
     let mut sink = ami_fast_core::CollectSink::default();
-    framer.feed(b"Asterisk Call Manager/1.0\r\nEvent: A\r\n\r\nEvent: B", &mut sink);
+    framer.feed(
+        b"Asterisk Call Manager/1.0\r\nEvent: A\r\n\r\nEvent: B",
+        &mut sink,
+    );
     assert_eq!(framer.buffered(), 8);
     framer.feed_eof(&mut sink);
     assert_eq!(framer.version(), None);
@@ -197,8 +249,18 @@ Channel              Location\r\nKey: not a field\r\n\r\nafter blank\n--END COMM
     assert_eq!(m.kind, Kind::Response);
     assert_eq!(m.name(), Some(&b"Follows"[..]));
     assert_eq!(m.action_id(), Some(&b"c1"[..]));
-    assert_eq!(items_of(m), pairs(&[("Response", "Follows"), ("Privilege", "Command"), ("ActionID", "c1")]));
-    assert_eq!(m.output(), Some(&b"Channel              Location\r\nKey: not a field\r\n\r\nafter blank"[..]));
+    assert_eq!(
+        items_of(m),
+        pairs(&[
+            ("Response", "Follows"),
+            ("Privilege", "Command"),
+            ("ActionID", "c1")
+        ])
+    );
+    assert_eq!(
+        m.output(),
+        Some(&b"Channel              Location\r\nKey: not a field\r\n\r\nafter blank"[..])
+    );
     assert!(m.extra_lines().is_empty());
     assert_eq!(m.raw.len(), input.len() - 15);
     assert_eq!(msg(&out[1]).name(), Some(&b"Next"[..]));
@@ -219,14 +281,18 @@ fn follows_empty_output_and_marker_mid_line() {
 
 #[test]
 fn follows_marker_needs_line_end_and_empty_line() {
-    let input = b"Response: Follows\r\nMessage: a --END COMMAND-- b\r\n--END COMMAND--\r\nmore\r\n\r\n\
+    let input =
+        b"Response: Follows\r\nMessage: a --END COMMAND-- b\r\n--END COMMAND--\r\nmore\r\n\r\n\
 --END COMMAND--\r\n\r\n";
     let out = parse(input);
     assert_eq!(out.len(), 1);
     let m = msg(&out[0]);
     assert_eq!(m.raw, input);
     assert_eq!(items_of(m), pairs(&[("Response", "Follows")]));
-    assert_eq!(m.output(), Some(&b"Message: a --END COMMAND-- b\r\n--END COMMAND--\r\nmore\r\n\r"[..]));
+    assert_eq!(
+        m.output(),
+        Some(&b"Message: a --END COMMAND-- b\r\n--END COMMAND--\r\nmore\r\n\r"[..])
+    );
 }
 
 #[test]
@@ -260,7 +326,10 @@ fn message_size_limit_is_exact() {
     let e = err(&out[0]);
     assert_eq!(e.kind, ErrorKind::MessageTooLarge(19));
     assert_eq!(e.to_string(), "message exceeds max_message_bytes (19)");
-    assert_eq!((e.offset, e.raw.clone(), e.action_id.clone()), (0, None, None));
+    assert_eq!(
+        (e.offset, e.raw.clone(), e.action_id.clone()),
+        (0, None, None)
+    );
     // Up to byte `max + 1`, where the overflow became certain (whatever the chunking).
     assert_eq!(e.excerpt, b"Event: A\r\nK: 12345\r\n\r");
     assert_eq!(msg(&out[1]).name(), Some(&b"B"[..]));
@@ -278,7 +347,14 @@ fn endless_line_is_reported_before_its_end_and_not_stored() {
     }
     assert_eq!(sink.items.len(), 1);
     assert_eq!(err(&sink.items[0]).kind, ErrorKind::MessageTooLarge(100));
-    assert_eq!(err(&sink.items[0]).excerpt, b"Event: A\r\nHuge: ".iter().chain([b'x'; 48].iter()).copied().collect::<Vec<_>>());
+    assert_eq!(
+        err(&sink.items[0]).excerpt,
+        b"Event: A\r\nHuge: "
+            .iter()
+            .chain([b'x'; 48].iter())
+            .copied()
+            .collect::<Vec<_>>()
+    );
     framer.feed(b"\r\nMore: 1\r\n\r\nEvent: After\r\n\r\n", &mut sink);
     assert_eq!(sink.items.len(), 2);
     assert_eq!(msg(&sink.items[1]).name(), Some(&b"After"[..]));
@@ -329,7 +405,10 @@ fn follows_limit_and_resync() {
     let (out, _) = parse_with(input.as_bytes(), limits(20, 100, size - 1), false);
     assert_eq!(out.len(), 2);
     assert_eq!(kind_of(&out[0]), ErrorKind::FollowsTooLarge(size - 1));
-    assert_eq!(err(&out[0]).to_string(), format!("command output exceeds max_follows_bytes ({})", size - 1));
+    assert_eq!(
+        err(&out[0]).to_string(),
+        format!("command output exceeds max_follows_bytes ({})", size - 1)
+    );
     assert_eq!(msg(&out[1]).name(), Some(&b"After"[..]));
     let (out, _) = parse_with(input.as_bytes(), limits(20, 100, 50), false);
     assert_eq!(kind_of(&out[0]), ErrorKind::FollowsTooLarge(50));
@@ -363,13 +442,19 @@ fn strict_mode() {
     assert_eq!(e.kind, ErrorKind::LineWithoutColon(23));
     assert_eq!(e.to_string(), "line without a colon at offset 23");
     assert_eq!(e.action_id.as_deref(), Some(&b"x"[..]));
-    assert_eq!(e.raw.as_deref(), Some(&b"Event: A\r\nActionID: x\r\nno colon\r\nK: v\n\r\n"[..]));
+    assert_eq!(
+        e.raw.as_deref(),
+        Some(&b"Event: A\r\nActionID: x\r\nno colon\r\nK: v\n\r\n"[..])
+    );
     assert_eq!(e.offset, 0);
     assert!(out[1].is_ok());
     // Bare LF: the first problem in line order wins.
     let out = strict(b"Event: A\r\nK: v\nno colon\r\n\r\n");
     assert_eq!(kind_of(&out[0]), ErrorKind::LineWithoutCr(10));
-    assert_eq!(err(&out[0]).to_string(), "line ending without CR at offset 10");
+    assert_eq!(
+        err(&out[0]).to_string(),
+        "line ending without CR at offset 10"
+    );
     // The terminating empty line counts too.
     let out = strict(b"Event: A\r\n\nEvent: B\r\n\r\n");
     assert_eq!(kind_of(&out[0]), ErrorKind::LineWithoutCr(10));
@@ -384,7 +469,8 @@ fn strict_mode() {
 
 #[test]
 fn utf8_and_binary_bytes_are_framed_not_decoded() {
-    let out = parse("Event: Ünïcødé\r\nCallerIDName: \u{1F600}\r\nRaw: \u{00ff}\r\n\r\n".as_bytes());
+    let out =
+        parse("Event: Ünïcødé\r\nCallerIDName: \u{1F600}\r\nRaw: \u{00ff}\r\n\r\n".as_bytes());
     assert_eq!(msg(&out[0]).name(), Some("Ünïcødé".as_bytes()));
     let out = parse(b"Event: A\r\nLatin1: \xe9t\xe9\r\nNul: \x00\r\n\r\n");
     assert_eq!(msg(&out[0]).items()[1].1, b"\xe9t\xe9");
@@ -420,7 +506,8 @@ fn byte_by_byte_large_input_is_linear() {
 
 #[test]
 fn corpus_recordings() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/asterisk22");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/asterisk22");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         panic!("corpus missing at {}", dir.display());
     };
@@ -437,7 +524,11 @@ fn corpus_recordings() {
         assert_eq!(version.as_deref(), Some(&b"11.0.0"[..]), "{name}");
         assert!(!out.is_empty());
         let total: usize = out.iter().map(|i| msg(i).raw.len()).sum();
-        assert_eq!(total + 30, data.len(), "{name}: every byte belongs to a message");
+        assert_eq!(
+            total + 30,
+            data.len(),
+            "{name}: every byte belongs to a message"
+        );
         for item in &out {
             let m = msg(item);
             assert_ne!(m.kind, Kind::Unknown, "{name}");

@@ -1,0 +1,139 @@
+"""ami_fast.testing.FakeAsterisk against the real server: the same bytes in, the same bytes out.
+
+Each scenario is written to both servers in one go, followed by a ``Ping`` with ActionID
+``END``; the transcript runs to that Ping's answer (or to the close). Values that differ by
+nature (timestamps, challenges, addresses, uptimes) are masked before comparing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ami_fast.testing import FakeAsterisk
+
+from .conftest import AmiServer
+
+VOLATILE = frozenset(
+    {"Timestamp", "Challenge", "Uptime", "LastReload", "EventTV", "SessionTV", "SessionID"}
+    | {"LocalAddress", "RemoteAddress", "AsteriskVersion"}
+)
+END = b"Action: Ping\r\nActionID: END\r\n\r\n"
+
+
+def action(name: str, **fields: str) -> bytes:
+    return (f"Action: {name}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n").encode()
+
+
+def login(user: str = "ami", secret: str = "amipass", events: str | None = "off") -> bytes:
+    fields = {"ActionID": "L", "Username": user, "Secret": secret}
+    if events is not None:
+        fields["Events"] = events
+    return action("Login", **fields)
+
+
+SCENARIOS: dict[str, list[bytes]] = {
+    "banner and pre-login Permission denied": [action("Ping", ActionID="p"), action("Ping")],
+    "login, events on": [login(events=None)],
+    "login with a class mask": [login(events="system")],
+    "ping": [login(), action("Ping", ActionID="p")],
+    "unknown CLI command": [login(), action("Command", ActionID="c", Command="core show nonexistent")],
+    "Command without a command": [login(), action("Command", ActionID="c")],
+    "Events masks": [login()]
+    + [action("Events", ActionID=m or "empty", EventMask=m) for m in ("user", "bogus", "off", "system", "")],
+    "UserEvent echo": [
+        login(events="user"),
+        action("UserEvent", ActionID="u", UserEvent="Probe", Foo="bar", Empty="", Foo2="a: b"),
+        action("UserEvent", ActionID="v", Other="x"),
+    ],
+    "stray empty line": [login(), b"\r\n", action("Ping", ActionID="after")],
+    "unknown action": [login(), action("NoSuchAction", ActionID="n")],
+    "empty CoreShowChannels and Status": [
+        login(),
+        action("CoreShowChannels", ActionID="cs"),
+        action("Status", ActionID="st"),
+    ],
+    "logoff": [login(), action("Logoff", ActionID="bye")],
+    "logoff before login": [action("Logoff", ActionID="bye")],
+    "login twice": [login(), login()],
+    "challenge": [action("Challenge", ActionID="c1", AuthType="MD5"), action("Challenge", ActionID="c2")],
+    "limited user": [
+        login("amilimited", "limitedpass", events=None),
+        action("Command", ActionID="c", Command="core show uptime"),
+        action("UserEvent", ActionID="u", UserEvent="Probe"),
+    ],
+    "CoreSettings": [login(), action("CoreSettings", ActionID="s")],
+    "failed login": [login(secret="wrong")],
+}
+
+
+def mask(data: bytes) -> list[str]:
+    out = []
+    for line in data.decode("utf-8", "replace").split("\r\n"):
+        key, sep, _ = line.partition(": ")
+        out.append(f"{key}: *" if sep and key in VOLATILE else line)
+    return out
+
+
+def _answered(data: bytes) -> bool:
+    """Whether the END Ping's whole answer is in ``data``."""
+    at = data.find(b"ActionID: END\r\n")
+    return at >= 0 and data.find(b"\r\n\r\n", at) >= 0
+
+
+async def transcript(port: int, steps: list[bytes]) -> list[str]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"".join(steps) + END)
+        data = b""
+        while not _answered(data):
+            chunk = await asyncio.wait_for(reader.read(65536), 10)
+            if not chunk:
+                data += b"<closed>"
+                break
+            data += chunk
+        # Stop at the END answer. SuccessfulAuth is broadcast asynchronously, so it may land on
+        # either side of it: it has its own test below.
+        at = data.find(b"ActionID: END\r\n")
+        data = data if at < 0 else data[: data.find(b"\r\n\r\n", at) + 4]
+        blocks = data.split(b"\r\n\r\n")
+        return mask(b"\r\n\r\n".join(b for b in blocks if not b.startswith(b"Event: SuccessfulAuth\r\n")))
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+async def test_fake_answers_like_asterisk(ami_server: AmiServer, name: str) -> None:
+    async with FakeAsterisk(security_events=True) as fake:
+        real = await transcript(ami_server.port, SCENARIOS[name])
+        faked = await transcript(fake.port, SCENARIOS[name])
+    assert faked == real
+
+
+async def _watch_next_login(port: int) -> list[str]:
+    """A session reading only ``security`` events sees another session's login."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    other: asyncio.StreamWriter | None = None
+    try:
+        writer.write(login(events="security"))
+        data = b""
+        while b"Authentication accepted\r\n\r\n" not in data:
+            data += await asyncio.wait_for(reader.read(65536), 10)
+        _, other = await asyncio.open_connection("127.0.0.1", port)
+        other.write(login("amilimited", "limitedpass"))
+        while b"AccountID: amilimited" not in data or not data.endswith(b"\r\n\r\n"):
+            data += await asyncio.wait_for(reader.read(65536), 10)
+        return mask(data)
+    finally:
+        writer.close()
+        if other is not None:
+            other.close()
+
+
+async def test_fake_broadcasts_successful_auth_like_asterisk(ami_server: AmiServer) -> None:
+    async with FakeAsterisk(security_events=True) as fake:
+        real = await _watch_next_login(ami_server.port)
+        faked = await _watch_next_login(fake.port)
+    assert faked == real
+    assert "Event: SuccessfulAuth" in real
