@@ -34,7 +34,10 @@ impl Sink for Count {
 
 fn main() {
     // `cargo bench` adds `--bench`; everything that starts with `--` is ignored.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let Some(path) = args.first() else {
         eprintln!("usage: parse STREAM_FILE [REPEAT]");
         std::process::exit(2);

@@ -360,3 +360,14 @@ def test_chart_has_one_bar_per_value() -> None:
     assert len(bars) == 3
     widths = {e.find("{http://www.w3.org/2000/svg}title").text: float(e.get("width", 0)) for e in bars}  # type: ignore[union-attr]
     assert widths["b & c / name: 2,000,000"] > widths["a / name: 1,000"] > widths["a / fields: 500"]
+
+
+def test_quick_run_in_a_checkout_keeps_the_full_results(tmp_path: Any, monkeypatch: Any, capsys: Any) -> None:
+    monkeypatch.setattr(compare, "QUICK", TINY)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "benches").mkdir()
+    (tmp_path / "docs").mkdir()
+    assert compare.main(["--quick", "--only", "parse"]) == 0
+    assert json.loads((tmp_path / "benches/results/quick.json").read_text())["quick"] is True
+    assert not (tmp_path / "benches/results/latest.json").exists()
+    assert not (tmp_path / "docs/perf.svg").exists()

@@ -1,4 +1,5 @@
-"""Bounded memory: millions of events through the parser and the client leave RSS flat.
+"""Bounded memory: millions of events through the parser and the client leave RSS flat, and
+every per-connection structure has a bound (see docs/reliability.md, "Bounds").
 
 RSS comes from ``/proc/self/statm`` (Linux). After a warm-up (allocator pools, interned keys,
 the per-parser key cache, the dispatch queue's high water) the resident size may not grow by
@@ -18,6 +19,9 @@ import pytest
 
 from ami_fast import IMPLEMENTATION, Parser
 from ami_fast.client import Client
+from ami_fast.connection import _TOMBSTONES_MAX, AmiConnection, RequestFailed
+from ami_fast.errors import MessageTooLargeError, UsageError
+from ami_fast.messages import Action
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc (Linux)")
 
@@ -118,7 +122,7 @@ async def test_client_dispatch_memory_is_flat_over_millions_of_events() -> None:
     assert seen == rounds * PER_CHUNK
     assert client.stats.events_dropped == 0
     growth = after - before
-    print(f"\nclient ({IMPLEMENTATION}): {seen} events dispatched, RSS growth after warm-up {growth / 1024:.0f} KiB")
+    print(f"\nclient ({IMPLEMENTATION}): {seen} events dispatched, RSS growth {growth / 1024:.0f} KiB")
     client.close()
     client.connection_lost(None)
     await client.wait_closed()
@@ -132,3 +136,72 @@ def test_rss_probe_sees_a_real_leak() -> None:
     grown = rss() - before
     assert grown >= 7 << 20, grown
     del hold
+
+
+# -- every per-connection structure has a bound -------------------------------------------------
+
+
+def test_pending_requests_are_capped() -> None:
+    conn = AmiConnection(max_pending=3)
+    for _ in range(3):
+        conn.send_action(Action("Ping"))
+    with pytest.raises(UsageError, match="max_pending=3"):
+        conn.send_action(Action("Ping"))
+    assert conn.pending_count == 3
+
+
+def test_timed_out_and_cancelled_entries_are_removed_and_tombstones_capped() -> None:
+    conn = AmiConnection(max_pending=10)
+    for _ in range(3 * _TOMBSTONES_MAX):
+        action_id, _ = conn.send_action(Action("Ping"))
+        conn.cancel(action_id)  # what a timeout does
+    assert conn.pending_count == 0
+    assert len(conn._tombstones) == _TOMBSTONES_MAX
+    # A late reply to a forgotten request is counted, not kept.
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    late = conn.receive_data(b"Response: Success\r\nActionID: %s\r\n\r\n" % action_id.encode())
+    assert late == [] and conn.stats.late_responses == 1
+
+
+def test_follow_up_subscriptions_are_capped() -> None:
+    conn = AmiConnection(linger_max=2)
+    conn.add_follow_up("a", None)
+    conn.add_follow_up("b", None)
+    conn.add_follow_up("a", frozenset({"x"}))  # replacing one is fine
+    with pytest.raises(UsageError, match="linger_max=2"):
+        conn.add_follow_up("c", None)
+    conn.remove_follow_up("a")
+    conn.add_follow_up("c", None)
+
+
+@pytest.mark.parametrize(
+    ("cap", "expected"),
+    [({"list_max_items": 5}, "list_max_items"), ({"list_max_bytes": 300}, "list_max_bytes")],
+)
+def test_open_collections_are_capped_in_items_and_bytes(cap: dict[str, int], expected: str) -> None:
+    conn = AmiConnection(**cap)
+    conn.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    aid, _ = conn.send_action(Action("CoreShowChannels"))
+    head = b"Response: Success\r\nActionID: %s\r\nEventList: start\r\n\r\n" % aid.encode()
+    item = b"Event: CoreShowChannel\r\nActionID: %s\r\nChannel: PJSIP/%s\r\n\r\n" % (aid.encode(), b"x" * 40)
+    out = conn.receive_data(head + item * 50)
+    failed = [i for i in out if isinstance(i, RequestFailed)]
+    assert len(failed) == 1 and expected in str(failed[0].error)
+    assert isinstance(failed[0].error, MessageTooLargeError)
+    assert conn.pending_count == 0 and conn._lists == {}
+    # The rest of the list is swallowed (counted), not turned into events.
+    assert not [i for i in out if getattr(i, "kind", None) == "event"]
+    assert conn.stats.late_list_items > 0
+
+
+async def test_dispatch_queue_and_streams_are_bounded() -> None:
+    client = Client(ping_interval=None, dispatch_queue=100)
+    client.connection_made(_Transport())
+    stream = client.events(maxsize=10)
+    client.data_received(b"Asterisk Call Manager/11.0.0\r\n" + event_chunk(0))
+    assert len(client._events) == 100 and client.stats.events_dropped == PER_CHUNK - 100
+    await asyncio.sleep(0.05)
+    assert len(stream._queue) == 10 and stream.dropped == 90
+    client.close()
+    client.connection_lost(None)
+    await client.wait_closed()

@@ -188,7 +188,7 @@ async def test_stops_after_consecutive_auth_failures(srv: FakeAsterisk) -> None:
     srv.users["ami"] = FakeUser("rotated")  # the secret changed on the server
     live(srv).close()
     assert names(await take(stream, 1)) == ["ConnectionLost:1"]
-    with pytest.raises(AuthenticationError, match="gave up .* after 3 consecutive login failures"):
+    with pytest.raises(AuthenticationError, match=r"gave up .* after 3 consecutive login failures"):
         await asyncio.wait_for(stream.__anext__(), 10)
     assert rc.stopped and rc.stats["auth_failures"] == 3
     assert len(actions(srv, "Login")) == 1 + 3  # and not one more

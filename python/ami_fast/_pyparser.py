@@ -81,6 +81,10 @@ def _find_follows_end(buf: bytes | bytearray, frm: int, n: int) -> tuple[int, in
 
 def _classify(raw: bytes, head: int) -> Message:
     """Build the message object; the class and name come from the first field."""
+    if raw.startswith(b"Event: "):  # most traffic: first colon at 5, one space to drop
+        lf = raw.index(b"\n", 7)
+        name = raw[7 : lf - 1 if raw[lf - 1] == _CR else lf].decode("utf-8", "surrogateescape")
+        return Event(raw, head, "event", name)
     lf = raw.find(b"\n")
     colon = raw.find(b":", 0, lf)
     if colon < 0:
@@ -347,7 +351,14 @@ class Parser:
         strict = self._strict
         max_fields = self._max_fields
         next_lflf = next_lfcrlf = -2  # cached searches; -1: none in the rest of buf
+        common = not strict and type(buf) is bytes
         while pos < n:
+            if common:
+                if 0 <= next_lflf < pos or next_lflf == -2:
+                    next_lflf = buf.find(b"\n\n", pos)
+                pos = self._common_run(buf, pos, n if next_lflf < 0 else next_lflf, out)  # type: ignore[arg-type]
+                if pos >= n:
+                    break
             c = buf[pos]
             if c == _LF:
                 pos += 1
@@ -403,6 +414,34 @@ class Parser:
                 out.append(message if error is None else error)
             else:
                 out.append(message)
+            pos = end
+        return pos
+
+    def _common_run(self, buf: bytes, pos: int, stop: int, out: list[Message | ProtocolError]) -> int:
+        """Frame the run of plain messages at ``pos``; return where the general loop takes over.
+
+        Plain: ends at its first CRLF empty line, which lies before ``stop`` (the first bare
+        ``\n\n``), is small enough that no limit can apply, and is not a Follows response.
+        CRLF blank lines between messages are skipped. Anything else (and anything unfinished)
+        is left to the exact general loop.
+        """
+        find = buf.find
+        small = min(self._max_bytes, 2 * self._max_fields)  # head <= small: no limit applies
+        append = out.append
+        while pos < stop:
+            c = buf[pos]
+            if c in (_CR, _LF):
+                if buf.startswith(b"\r\n", pos):
+                    pos += 2
+                    continue
+                break
+            if (c == 82 or c == 114) and not buf.startswith(b"Response: Success", pos):
+                break  # maybe "Response: Follows"
+            lf = find(b"\n\r\n", pos, stop)
+            if lf < 0 or lf + 1 - pos > small:
+                break
+            end = lf + 3
+            append(_classify(buf[pos:end], lf + 1 - pos))
             pos = end
         return pos
 
@@ -489,7 +528,7 @@ class Parser:
         name = decode(name_line.partition(b":")[2])
         if name.startswith(" "):
             name = name[1:]
-        message = Response(raw, head, "response", name, output)
+        message = Response(raw, head, "response", name, output=output)
         if self._strict:
             error = self._strict_error(raw, head, None, self._base + start, message)
             if error is not None:

@@ -727,9 +727,9 @@ class Client(asyncio.Protocol):
                 await asyncio.sleep(0)  # let data_received run while a backlog drains
 
     async def _dispatch(self, limit: float, until: float | None = None) -> None:
-        """Deliver up to ``limit`` queued events, in order, stopping early once the loop time
-        passes ``until`` (``time.monotonic()``). Sync callbacks are called inline (no coroutine per call: this is the
-        hot path); awaitables they return are awaited."""
+        """Deliver up to ``limit`` queued events, in order, stopping early once
+        ``time.monotonic()`` passes ``until``. Sync callbacks are called inline (no coroutine
+        per call: this is the hot path); awaitables they return are awaited."""
         events = self._events
         control = self._control
         isawaitable = inspect.isawaitable

@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import logging
 import ssl as _ssl
+import warnings
 from collections.abc import Callable, Generator, Sequence
 from types import TracebackType
 from typing import Any, Literal
@@ -58,6 +59,9 @@ class Factory:
             verifies the server's certificate and host name. Passing one with a ``tcp://`` URL
             is a ``ValueError`` (say ``tls://``).
         server_hostname: the name to verify the certificate against (default: the URL host).
+        tls_verify: ``False`` turns certificate *and* host name checks off for ``tls://``
+            (the link is then open to a man in the middle); it warns (``RuntimeWarning`` and
+            a log line), as does an ``ssl`` context that does not verify.
         connect_timeout: seconds for the TCP (and TLS) connection; ``TimeoutError`` after it.
         login_timeout: seconds for Challenge and Login; ``ActionTimeoutError`` after it.
         timeout: the client's default request timeout.
@@ -75,6 +79,7 @@ class Factory:
         *,
         ssl: _ssl.SSLContext | None = None,
         server_hostname: str | None = None,
+        tls_verify: bool = True,
         connect_timeout: float | None = 10.0,
         login_timeout: float | None = 10.0,
         timeout: float | None = 10.0,
@@ -88,7 +93,19 @@ class Factory:
             raise ValueError("auth_type must be 'md5', 'plain' or None")
         if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
             raise TypeError("ssl must be an ssl.SSLContext or None")
+        if ssl is not None and not tls_verify:
+            raise ValueError("pass either an ssl context or tls_verify=False, not both")
+        if not tls_verify or (
+            ssl is not None and (ssl.verify_mode == _ssl.CERT_NONE or not ssl.check_hostname)
+        ):
+            text = (
+                "TLS certificate or host name verification is disabled: "
+                "the AMI link is open to a man in the middle"
+            )
+            warnings.warn(text, RuntimeWarning, stacklevel=2)
+            logger.warning("ami-fast: %s", text)
         self.ssl = ssl
+        self.tls_verify = tls_verify
         self.server_hostname = server_hostname
         self.connect_timeout = connect_timeout
         self.login_timeout = login_timeout
@@ -151,7 +168,13 @@ class Factory:
             if self.ssl is not None:
                 raise ValueError("an ssl context was given for a tcp:// URL; use tls://")
             return None
-        return self.ssl if self.ssl is not None else _ssl.create_default_context()
+        if self.ssl is not None:
+            return self.ssl
+        context = _ssl.create_default_context()  # verifies the certificate and the host name
+        if not self.tls_verify:
+            context.check_hostname = False
+            context.verify_mode = _ssl.CERT_NONE
+        return context
 
     async def _login(self, client: Client, target: AmiUrl) -> None:
         assert target.username is not None and target.secret is not None

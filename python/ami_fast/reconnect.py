@@ -24,6 +24,9 @@ What it does (and what it never does):
 - **Stops** with :class:`~ami_fast.errors.AuthenticationError` after ``max_auth_failures``
   consecutive failed logins (each failed login already costs Asterisk's 1 s delay, and a loop
   of them hits ``authlimit``); the auth backoff is ``auth_backoff`` seconds at least.
+- **The first connection** is retried like any later one: ``async with`` (or
+  :meth:`wait_connected`) returns once a session is up, or raises the stop error; give
+  ``wait_connected(timeout)`` a timeout to bound it.
 - **Counts epochs**: ``epoch`` is 1 for the first session and grows by one per successful login.
 - **Marks the stream**: :meth:`events` yields :class:`ConnectionLost` after the last event of a
   session and :class:`Reconnected` before the first event of the next. Markers are never dropped.
@@ -269,7 +272,6 @@ class ReconnectingClient:
         self._closing = False
         self._streams: tuple[_Stream, ...] = ()
         self._callbacks: list[tuple[frozenset[str] | None, Callable[..., Any]]] = []
-        self._announced = 0  # highest epoch whose Reconnected marker went out
         self._pending_marker: Reconnected | None = None
         self._saw_shutdown = False
 
@@ -440,7 +442,6 @@ class ReconnectingClient:
         marker = self._pending_marker
         if marker is not None:
             self._pending_marker = None
-            self._announced = marker.epoch
             for stream in self._streams:
                 stream._push(marker)
 

@@ -13,10 +13,14 @@ use super::strings::new_str;
 
 const SLOTS: usize = 1024;
 
+/// One open-addressing slot: the key's bytes next to its string, so a hit reads one place.
+struct Slot {
+    key: &'static [u8],
+    string: Option<Py<PyString>>,
+}
+
 struct KeyTable {
-    /// Open addressing: index into `KNOWN_KEYS`/`strings`, or `u16::MAX` when empty.
-    slots: Box<[u16; SLOTS]>,
-    strings: Vec<Py<PyString>>,
+    slots: Vec<Slot>,
 }
 
 static TABLE: PyOnceLock<KeyTable> = PyOnceLock::new();
@@ -48,17 +52,23 @@ fn key_hash(bytes: &[u8]) -> usize {
 }
 
 fn build(py: Python<'_>) -> KeyTable {
-    let mut slots = Box::new([u16::MAX; SLOTS]);
-    let mut strings = Vec::with_capacity(KNOWN_KEYS.len());
-    for (i, key) in KNOWN_KEYS.iter().enumerate() {
-        strings.push(PyString::intern(py, key).unbind());
+    let mut slots: Vec<Slot> = (0..SLOTS)
+        .map(|_| Slot {
+            key: b"",
+            string: None,
+        })
+        .collect();
+    for key in KNOWN_KEYS {
         let mut slot = key_hash(key.as_bytes()) % SLOTS;
-        while slots[slot] != u16::MAX {
+        while slots[slot].string.is_some() {
             slot = (slot + 1) % SLOTS;
         }
-        slots[slot] = i as u16;
+        slots[slot] = Slot {
+            key: key.as_bytes(),
+            string: Some(PyString::intern(py, key).unbind()),
+        };
     }
-    KeyTable { slots, strings }
+    KeyTable { slots }
 }
 
 /// Equality of two short slices of the same length without a `memcmp` call: word loads,
@@ -77,7 +87,12 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         }
         return word(a, n - 8) == word(b, n - 8);
     }
-    a == b
+    if n >= 4 {
+        let half =
+            |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+        return half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// The shared string for a known key.
@@ -86,13 +101,10 @@ fn lookup<'py>(py: Python<'py>, bytes: &[u8]) -> Option<&'py Py<PyString>> {
     let table = TABLE.get_or_init(py, || build(py));
     let mut slot = key_hash(bytes) % SLOTS;
     loop {
-        let index = table.slots[slot];
-        if index == u16::MAX {
-            return None;
-        }
-        let known = KNOWN_KEYS[index as usize].as_bytes();
-        if known.len() == bytes.len() && same_bytes(known, bytes) {
-            return Some(&table.strings[index as usize]);
+        let entry = &table.slots[slot];
+        let string = entry.string.as_ref()?;
+        if entry.key.len() == bytes.len() && same_bytes(entry.key, bytes) {
+            return Some(string);
         }
         slot = (slot + 1) % SLOTS;
     }

@@ -19,6 +19,7 @@ use ami_fast_core::{Field, Kind, MessageView, Span};
 use super::keys::key_str;
 use super::names::NameCache;
 use super::strings::{new_str, str_bytes};
+use super::values::Lease;
 
 /// Base class of every parsed message (`kind` "action" and "unknown" use it directly).
 #[pyclass(frozen, subclass, module = "ami_fast._native", name = "Message")]
@@ -97,9 +98,15 @@ impl Message {
     }
 
     /// Fields whose key equals `key`, ASCII case-insensitively.
-    fn matching<'a>(&'a self, py: Python<'a>, key: &'a [u8]) -> impl Iterator<Item = &'a Field> + 'a {
+    fn matching<'a>(
+        &'a self,
+        py: Python<'a>,
+        key: &'a [u8],
+    ) -> impl Iterator<Item = &'a Field> + 'a {
         let raw = self.raw_bytes(py);
-        self.fields(py).iter().filter(move |f| f.key(raw).eq_ignore_ascii_case(key))
+        self.fields(py)
+            .iter()
+            .filter(move |f| f.key(raw).eq_ignore_ascii_case(key))
     }
 
     fn first_value<'py>(
@@ -243,7 +250,9 @@ impl Message {
     fn extra_lines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
         let extra = &self.table(py).extra;
-        Self::list_of(py, extra.len(), |i| Ok(new_str(py, extra[i].slice(raw))?.into_any()))
+        Self::list_of(py, extra.len(), |i| {
+            Ok(new_str(py, extra[i].slice(raw))?.into_any())
+        })
     }
 
     fn get_action_id<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
@@ -295,15 +304,19 @@ impl Message {
 
     fn get_fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let raw = self.raw_bytes(py);
+        let fields = self.fields(py);
         let dict = PyDict::new(py);
+        let mut values = Lease::take();
         for group in self.groups(py, raw) {
-            let first = self.fields(py)[group[0] as usize];
+            let first = fields[group[0] as usize];
             let key = key_str(py, first.key(raw))?;
             if group.len() == 1 {
-                dict.set_item(key, new_str(py, first.value(raw))?)?;
+                dict.set_item(key, values.value(py, first.value(raw))?)?;
             } else {
                 let list = Self::list_of(py, group.len(), |i| {
-                    Ok(new_str(py, self.fields(py)[group[i] as usize].value(raw))?.into_any())
+                    Ok(values
+                        .value(py, fields[group[i] as usize].value(raw))?
+                        .into_any())
                 })?;
                 dict.set_item(key, list)?;
             }
@@ -317,9 +330,15 @@ impl Message {
 
     fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
-        Self::list_of(py, self.fields(py).len(), |i| {
-            let f = self.fields(py)[i];
-            Self::pair(py, key_str(py, f.key(raw))?, new_str(py, f.value(raw))?)
+        let fields = self.fields(py);
+        let mut values = Lease::take();
+        Self::list_of(py, fields.len(), |i| {
+            let f = fields[i];
+            Self::pair(
+                py,
+                key_str(py, f.key(raw))?,
+                values.value(py, f.value(raw))?,
+            )
         })
     }
 

@@ -7,3 +7,4 @@ pub mod message;
 pub mod names;
 pub mod parser;
 pub mod strings;
+pub mod values;

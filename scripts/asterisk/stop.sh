@@ -21,15 +21,18 @@ if ! pid=$(our_asterisk_pid); then
   say "not running"
   exit 0
 fi
+# Gone, or a zombie: in containers whose PID 1 does not reap, it may stay one for ever.
+alive() { [ -e "/proc/$pid" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; }
+
 kill -"$signal" "$pid" 2>/dev/null || true
 for _ in $(seq 150); do
-  [ -e "/proc/$pid" ] || break
+  alive || break
   sleep 0.1
 done
-if [ -e "/proc/$pid" ]; then
+if alive; then
   say "pid $pid ignored SIGTERM for 15 s: SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
+  for _ in $(seq 50); do alive || break; sleep 0.1; done
 fi
 rm -f "$PIDFILE" "$ROOT/run/asterisk/asterisk.ctl"
 say "stopped asterisk (pid $pid, SIG$signal)"

@@ -20,6 +20,14 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}"
 
 
+def _fmt_axis(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:g}M"
+    if value >= 1e3:
+        return f"{value / 1e3:g}k"
+    return f"{value:g}"
+
+
 def bar_chart(bars: list[Bar], *, title: str, subtitle: str = "", unit: str = "messages/s") -> str:
     """Rows in the order first seen; within a row one bar per series, on a shared log axis."""
     rows: list[str] = []
@@ -35,16 +43,22 @@ def bar_chart(bars: list[Bar], *, title: str, subtitle: str = "", unit: str = "m
     if hi <= lo:
         hi = lo * 10
 
-    left, right, top, bar_h, gap = 190, 90, 70, 16, 14
+    left, right, top, bar_h, gap = 190, 90, 84, 16, 14
     width = 860
     plot_w = width - left - right
-    row_h = bar_h * len(series) + gap
-    height = top + row_h * len(rows) + 60
+    lookup = {(row, name): value for row, name, value in bars if value > 0}
+    # Each row gets a slot only for the series it has, so single-bar rows stay compact.
+    present = {row: [name for name in series if (row, name) in lookup] for row in rows}
+    row_tops: list[float] = []
+    y_cursor: float = top
+    for row in rows:
+        row_tops.append(y_cursor)
+        y_cursor += bar_h * max(1, len(present[row])) + gap
+    height = int(y_cursor) + 50
 
     def x(value: float) -> float:
-        return left + plot_w * (math.log10(max(value, lo)) - math.log10(lo)) / (
-            math.log10(hi) - math.log10(lo)
-        )
+        span = math.log10(hi) - math.log10(lo)
+        return left + plot_w * (math.log10(max(value, lo)) - math.log10(lo)) / span
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -59,27 +73,23 @@ def bar_chart(bars: list[Bar], *, title: str, subtitle: str = "", unit: str = "m
     while decade <= hi * 1.0001:
         gx = x(decade)
         out.append(f'<line x1="{gx:.1f}" y1="{top - 8}" x2="{gx:.1f}" y2="{height - 45}" stroke="#ddd"/>')
-        out.append(
-            f'<text x="{gx:.1f}" y="{height - 30}" text-anchor="middle" fill="#555">{_fmt(decade)}</text>'
-        )
+        label = _fmt_axis(decade)
+        out.append(f'<text x="{gx:.1f}" y="{height - 30}" text-anchor="middle" fill="#555">{label}</text>')
         decade *= 10
     out.append(
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 12}" text-anchor="middle" fill="#333">'
         f"{escape(unit)} (log scale, higher is better)</text>"
     )
-    lookup = {(row, name): value for row, name, value in bars}
-    for r, row in enumerate(rows):
-        y0 = top + r * row_h
+    for row, y0 in zip(rows, row_tops, strict=True):
+        names = present[row]
         out.append(
-            f'<text x="{left - 8}" y="{y0 + bar_h * len(series) / 2 + 4:.1f}" '
+            f'<text x="{left - 8}" y="{y0 + bar_h * max(1, len(names)) / 2 + 2:.1f}" '
             f'text-anchor="end" fill="#222">{escape(row)}</text>'
         )
-        for s, name in enumerate(series):
-            value = lookup.get((row, name))
-            if value is None or value <= 0:
-                continue
-            y = y0 + s * bar_h
-            colour = _COLOURS[s % len(_COLOURS)]
+        for slot, name in enumerate(names):
+            value = lookup[(row, name)]
+            y = y0 + slot * bar_h
+            colour = _COLOURS[series.index(name) % len(_COLOURS)]
             out.append(
                 f'<rect x="{left}" y="{y}" width="{max(1.0, x(value) - left):.1f}" height="{bar_h - 3}" '
                 f'fill="{colour}"><title>{escape(row)} / {escape(name)}: {value:,.0f}</title></rect>'
@@ -88,9 +98,8 @@ def bar_chart(bars: list[Bar], *, title: str, subtitle: str = "", unit: str = "m
     # Legend.
     for s, name in enumerate(series):
         lx = left + s * 200
-        out.append(
-            f'<rect x="{lx}" y="{top - 22}" width="12" height="12" fill="{_COLOURS[s % len(_COLOURS)]}"/>'
-        )
-        out.append(f'<text x="{lx + 16}" y="{top - 12}" fill="#222">{escape(name)}</text>')
+        colour = _COLOURS[s % len(_COLOURS)]
+        out.append(f'<rect x="{lx}" y="{top - 30}" width="12" height="12" fill="{colour}"/>')
+        out.append(f'<text x="{lx + 16}" y="{top - 20}" fill="#222">{escape(name)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

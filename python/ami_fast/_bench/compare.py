@@ -413,20 +413,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ami-fast bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, about 20-30 s")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run")
-    in_repo = Path("benches").is_dir() and Path("docs").is_dir()
     parser.add_argument(
         "--json",
         type=Path,
-        default=Path("benches/results/latest.json") if in_repo else None,
-        help="where to save the results (default in a checkout: benches/results/latest.json)",
+        default=None,
+        help="where to save the results (default in a checkout: benches/results/latest.json, "
+        "or quick.json with --quick)",
     )
     parser.add_argument(
         "--svg",
         type=Path,
-        default=Path("docs/perf.svg") if in_repo else None,
-        help="where to draw the chart (default in a checkout: docs/perf.svg)",
+        default=None,
+        help="where to draw the chart (default in a checkout: docs/perf.svg, full runs only)",
     )
     args = parser.parse_args(argv)
+    # In a checkout the full run refreshes the committed results and chart; a quick run keeps
+    # its numbers apart, so it never overwrites them.
+    if Path("benches").is_dir() and Path("docs").is_dir():
+        if args.json is None:
+            args.json = Path("benches/results/quick.json" if args.quick else "benches/results/latest.json")
+        if args.svg is None and not args.quick:
+            args.svg = Path("docs/perf.svg")
     result = run(args.quick, sections=tuple(args.only))
     print(format_table(result))
     if args.json is not None:

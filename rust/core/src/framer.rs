@@ -238,7 +238,11 @@ impl Scanner {
         match colon {
             Some(colon) => {
                 if self.first.is_none() {
-                    self.first = Some(Field { start: ls as u32, colon: colon as u32, end: le as u32 });
+                    self.first = Some(Field {
+                        start: ls as u32,
+                        colon: colon as u32,
+                        end: le as u32,
+                    });
                     self.kind = Kind::from_first_key(&msg[ls..colon]);
                 }
             }
@@ -655,7 +659,14 @@ fn emit<S: Sink>(scanner: &Scanner, raw: &[u8], offset: u64, output: Option<Span
         Kind::Unknown => None,
         _ => scanner.first.map(|f| f.value_span(raw)),
     };
-    let view = MessageView { raw, offset, kind: scanner.kind, name, head: scanner.head, output };
+    let view = MessageView {
+        raw,
+        offset,
+        kind: scanner.kind,
+        name,
+        head: scanner.head,
+        output,
+    };
     match scanner.issue {
         None => sink.message(view),
         Some(issue) => sink.error(strict_error(issue, &view)),

@@ -20,7 +20,10 @@ impl Span {
     #[must_use]
     pub fn new(start: usize, end: usize) -> Self {
         // Limits are clamped below u32::MAX, so message offsets always fit.
-        Self { start: start as u32, end: end as u32 }
+        Self {
+            start: start as u32,
+            end: end as u32,
+        }
     }
 
     #[inline]
@@ -78,15 +81,26 @@ impl FieldTable {
     #[must_use]
     pub fn parse(raw: &[u8], head: usize) -> Self {
         let lines = &raw[..head];
-        let mut table = Self { fields: Vec::with_capacity(24), ..Self::default() };
+        let mut table = Self {
+            fields: Vec::with_capacity(24),
+            ..Self::default()
+        };
         let mut pos = 0;
         while let Some((nl, colon)) = scan_line(lines, pos) {
-            let le = if nl > pos && lines[nl - 1] == b'\r' { nl - 1 } else { nl };
+            let le = if nl > pos && lines[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
             match colon {
                 // `scan_line` only reports a colon before the LF, hence before `le`.
                 Some(c) => {
                     let index = table.fields.len() as u32;
-                    table.fields.push(Field { start: pos as u32, colon: c as u32, end: le as u32 });
+                    table.fields.push(Field {
+                        start: pos as u32,
+                        colon: c as u32,
+                        end: le as u32,
+                    });
                     if table.action_id.is_none() && is_action_id_key(&lines[pos..c]) {
                         table.action_id = Some(index);
                     }
@@ -172,13 +186,17 @@ impl OwnedMessage {
 
     #[must_use]
     pub fn action_id(&self) -> Option<&[u8]> {
-        self.action_id.map(|i| self.fields[i as usize].value(&self.raw))
+        self.action_id
+            .map(|i| self.fields[i as usize].value(&self.raw))
     }
 
     #[must_use]
     pub fn items(&self) -> Vec<(&[u8], &[u8])> {
         let raw = &self.raw[..];
-        self.fields.iter().map(|f| (f.key(raw), f.value(raw))).collect()
+        self.fields
+            .iter()
+            .map(|f| (f.key(raw), f.value(raw)))
+            .collect()
     }
 
     #[must_use]

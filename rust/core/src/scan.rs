@@ -67,7 +67,9 @@ pub fn find_end(hay: &[u8], from: usize) -> Option<(usize, usize, usize)> {
     let mut i = from;
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
         // SAFETY: SSE2 is part of the x86_64 baseline; the three loads read
         // hay[i..i + 18], which the loop condition keeps in bounds.
         unsafe {
@@ -135,12 +137,17 @@ mod tests {
 
     #[test]
     fn find_end_matches_a_plain_search() {
-        let hay = b"Event: A\r\nK: v\r\nLong line of text with no end in sight at all\n\r\r\nx\n\r\n\
+        let hay =
+            b"Event: A\r\nK: v\r\nLong line of text with no end in sight at all\n\r\r\nx\n\r\n\
 Event: B\nK: v\n\nEvent: C\r\n\r";
         for len in 0..=hay.len() {
             for from in 0..len {
                 if hay[from] == b'\n' {
-                    assert_eq!(find_end(&hay[..len], from), reference_end(&hay[..len], from), "{len} {from}");
+                    assert_eq!(
+                        find_end(&hay[..len], from),
+                        reference_end(&hay[..len], from),
+                        "{len} {from}"
+                    );
                 }
             }
         }
