@@ -120,6 +120,9 @@ _SENTINEL = ":\r\n"
 
 _find_fields = _FIELD_LINE.findall
 _NO_EXTRA: tuple[str, ...] = ()
+# Lookups answered by byte searches before the fields are split once and indexed: a search
+# costs a few percent of a split, so a consumer reading a handful of fields never splits.
+_MAX_PROBES = 8
 
 
 def _parse_lines(text: str) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
@@ -158,7 +161,7 @@ from .messages import Response as _AbcResponse  # noqa: E402
 class Message(FieldLookup, _AbcMessage):
     """A parsed message (kind ``"action"`` or ``"unknown"``); base of Event and Response."""
 
-    __slots__ = ("_action_id", "_extra", "_first", "_head", "_items", "_kind", "_name", "_raw")
+    __slots__ = ("_action_id", "_extra", "_first", "_head", "_items", "_kind", "_name", "_probes", "_raw")
 
     def __init__(self, raw: bytes, head: int, kind: str, name: str | None) -> None:
         self._raw = raw
@@ -168,6 +171,7 @@ class Message(FieldLookup, _AbcMessage):
         self._action_id: object = _MISSING
         self._items: list[tuple[str, str]] | None = None  # decoded on first use
         self._first: dict[str, str] | None = None
+        self._probes = 0  # lookups answered by a byte search so far
 
     @property
     def kind(self) -> str:
@@ -201,6 +205,43 @@ class Message(FieldLookup, _AbcMessage):
             first = self._first = _first_index(self._pairs())
         return first
 
+    def get_field_value(self, key: str) -> str | None:
+        """First value of ``key`` (ASCII case-insensitive), or ``None``."""
+        if self._items is None and self._probes < _MAX_PROBES:
+            # A consumer that reads a few fields pays a byte search each, not the whole split.
+            try:
+                needle = key.encode("utf-8", "surrogateescape").lower()
+            except UnicodeEncodeError:
+                pass  # not a key any line can hold: let the index path answer as always
+            else:
+                self._probes += 1
+                return self._search(needle)
+        return self._index().get(ascii_fold(key))
+
+    def _search(self, needle: bytes) -> str | None:
+        """Value of the first field line whose key, ASCII-lowered, is ``needle`` (bytes)."""
+        if b":" in needle or b"\n" in needle:
+            return None  # a key ends at the first colon and never spans lines
+        raw = self._raw
+        # Past the field lines is only the empty line (no colon, so no match can reach it),
+        # except for Follows, whose body must not be searched.
+        text = raw if len(raw) - self._head <= 2 else raw[: self._head]
+        lowered = text.lower()  # bytes.lower folds A-Z only: the contract's ASCII fold
+        needle += b":"
+        if lowered.startswith(needle):
+            start = len(needle)
+        else:
+            start = lowered.find(b"\n" + needle)
+            if start < 0:
+                return None
+            start += len(needle) + 1
+        end = text.index(b"\n", start)
+        if end > start and text[end - 1] == 13:  # one CR before the LF belongs to the line end
+            end -= 1
+        if start < end and text[start] == 32:  # exactly one leading space is dropped
+            start += 1
+        return text[start:end].decode("utf-8", "surrogateescape")
+
     @property
     def raw(self) -> bytes:
         return self._raw
@@ -214,22 +255,7 @@ class Message(FieldLookup, _AbcMessage):
 
     def _find_action_id(self) -> str | None:
         if self._items is None:
-            # Search the bytes: cheaper than decoding every field of the message.
-            head = self._raw[: self._head]
-            lowered = head.lower()
-            if lowered.startswith(b"actionid:"):
-                start = 9
-            else:
-                start = lowered.find(b"\nactionid:")
-                if start < 0:
-                    return None
-                start += 10
-            end = head.index(b"\n", start)
-            if head[end - 1 : end] == b"\r" and end > start:
-                end -= 1
-            if head[start : start + 1] == b" ":
-                start += 1
-            return decode(head[start:end])
+            return self._search(b"actionid")  # cheaper than decoding every field
         return self._index().get("actionid")
 
     def get_action_id(self) -> str | None:
