@@ -1,9 +1,10 @@
 """The pure twin's fast paths against a deliberately plain line-by-line reference.
 
-The twin frames and splits CRLF-only messages with whole-buffer searches and one regex; every
-other shape goes through an exact slow path. These tests build messages that mix both (bare LF,
-stray CR, colon-less lines, odd separators, invalid UTF-8) and check every field against a
-reference that does nothing clever, so they do not need the native extension.
+The twin frames and splits CRLF-only messages with whole-buffer searches and one regex, and
+answers a few lookups by byte search; every other shape goes through an exact slow path. These
+tests build messages that mix both (bare LF, stray CR, colon-less lines, odd separators, invalid
+UTF-8) and check every field against a reference that does nothing clever, so they do not need
+the native extension.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from ami_fast import _pyparser
 
 def _decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
+
+
+def _fold(key: str) -> bytes:
+    return key.encode("utf-8", "surrogateescape").lower()
 
 
 def _reference(raw: bytes) -> dict[str, Any]:
@@ -37,76 +42,103 @@ def _reference(raw: bytes) -> dict[str, Any]:
             value = value[1:]
         items.append((_decode(key), _decode(value)))
     kind, name = "unknown", None
-    if items:
-        folded = items[0][0].encode("utf-8", "surrogateescape").lower()
-        kinds = {b"event": "event", b"response": "response", b"action": "action"}
-        if folded in kinds:
-            kind, name = kinds[folded], items[0][1]
-    action_id = next((v for k, v in items if k.encode("utf-8", "surrogateescape").lower() == b"actionid"), None)
+    kinds = {b"event": "event", b"response": "response", b"action": "action"}
+    if items and _fold(items[0][0]) in kinds:
+        kind, name = kinds[_fold(items[0][0])], items[0][1]
     first: dict[bytes, str] = {}
     for k, v in items:
-        first.setdefault(k.encode("utf-8", "surrogateescape").lower(), v)
-    return {
-        "items": items,
-        "extra": extra,
-        "kind": kind,
-        "name": name,
-        "action_id": action_id,
-        "first": first,
-    }
+        first.setdefault(_fold(k), v)
+    return {"items": items, "extra": extra, "kind": kind, "name": name, "first": first}
 
 
-def _check(message: Any, raw: bytes) -> None:
+def _check_lookups(message: Any, want: dict[str, Any]) -> None:
+    # Every key, a case variant of each, and keys no line can hold: more lookups than the twin
+    # answers by byte search, so the search and the index both answer some of them.
+    keys = [k for k, _ in want["items"]] + ["Absent", "", "a:b", "x\ny", "ActionID", "k"]
+    for key in keys + [k.swapcase() for k in keys]:
+        assert message.get_field_value(key) == want["first"].get(_fold(key)), key
+        assert (key in message) == (_fold(key) in want["first"])
+    for key in keys:
+        assert message.get_field_values(key) == [v for k, v in want["items"] if _fold(k) == _fold(key)]
+
+
+def _check(message: Any, raw: bytes, *, lookups_first: bool) -> None:
     want = _reference(raw)
+    if lookups_first:
+        _check_lookups(message, want)
     assert message.raw == raw
     assert (message.kind, message.name) == (want["kind"], want["name"])
-    assert message.action_id == want["action_id"]
+    assert message.action_id == want["first"].get(b"actionid")
     assert message.items() == want["items"]
     assert message.extra_lines == want["extra"]
     assert len(message) == len(want["items"])
     assert message.keys() == [k for k, _ in want["items"]]
+    _check_lookups(message, want)
     for key, _ in want["items"]:
-        folded = key.encode("utf-8", "surrogateescape").lower()
-        assert message.get_field_value(key) == want["first"][folded]
-        swapped = key.encode("utf-8", "surrogateescape").swapcase().decode("utf-8", "surrogateescape")
-        assert message.get_field_values(swapped) == [
-            v for k, v in want["items"] if k.encode("utf-8", "surrogateescape").lower() == folded
-        ]
+        variant = _decode(key.encode("utf-8", "surrogateescape").swapcase())
+        assert message.get_field_values(variant) == [v for k, v in want["items"] if _fold(k) == _fold(key)]
 
 
-KEYS = [b"Event", b"Response", b"ActionID", b"Channel", b"ChanVariable", b"K\xc3\xa9y", b"X\rY", b"", b"CallerIDName"]
-VALUES = [b"", b" ", b"Newchannel", b"Success", b"a: b", b"a:b", b"x\ry", b"\xff\xfe", b"Z\xc3\xb6e", b"ends:", b"ends\r"]
+# "\xe2\x84\xaa" is the Kelvin sign: str.lower() turns it into "k", the ASCII fold must not.
+KEYS = [
+    b"Event",
+    b"Response",
+    b"ActionID",
+    b"Channel",
+    b"ChanVar",
+    b"K\xc3\xa9y",
+    b"X\rY",
+    b"",
+    b"\xe2\x84\xaa",
+]
+VALUES = [
+    b"",
+    b" ",
+    b"Newchannel",
+    b"Success",
+    b"a: b",
+    b"a:b",
+    b"x\ry",
+    b"\xff\xfe",
+    b"Z\xc3\xb6",
+    b"e:",
+    b"e\r",
+]
 SEPS = [b": ", b":", b":  ", b" : "]
 EOLS = [b"\r\n"] * 6 + [b"\n"]
 
 
 @st.composite
 def _line(draw: Any) -> bytes:
+    body: bytes
     if draw(st.integers(0, 9)) == 0:
         body = draw(st.sampled_from([b"free text", b"Output", b"\xc3\xa9t\xc3\xa9", b"x\ry", b"\r\r"]))
     else:
         body = draw(st.sampled_from(KEYS)) + draw(st.sampled_from(SEPS)) + draw(st.sampled_from(VALUES))
-    return body + draw(st.sampled_from(EOLS))
+    eol: bytes = draw(st.sampled_from(EOLS))
+    return body + eol
 
 
 @st.composite
 def _message(draw: Any) -> bytes:
-    lines = [line for line in draw(st.lists(_line(), min_size=1, max_size=12)) if line not in (b"\n", b"\r\n")]
-    if not lines or lines[0].lower().startswith(b"response:") and b"follows" in lines[0].lower():
+    lines = [x for x in draw(st.lists(_line(), min_size=1, max_size=12)) if x not in (b"\n", b"\r\n")]
+    if not lines or (lines[0].lower().startswith(b"response:") and b"follows" in lines[0].lower()):
         lines.insert(0, b"Event: X\r\n")
-    return b"".join(lines) + draw(st.sampled_from(EOLS))
+    eol: bytes = draw(st.sampled_from(EOLS))
+    return b"".join(lines) + eol
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_message(), min_size=1, max_size=6), st.integers(1, 64))
 def test_fields_match_the_reference(messages: list[bytes], step: int) -> None:
     data = b"".join(messages)
-    for chunks in ([data], [data[i : i + step] for i in range(0, len(data), step)]):
+    pieces = [data[i : i + step] for i in range(0, len(data), step)]
+    for lookups_first, chunks in ((True, [data]), (False, pieces)):
         parser = _pyparser.Parser()
         out = [m for chunk in chunks for m in parser.feed(chunk)]
         assert len(out) == len(messages)
-        for message, raw in zip(out, messages):
-            _check(message, raw)
+        for message, raw in zip(out, messages, strict=True):
+            _check(message, raw, lookups_first=lookups_first)
 
 
 def test_typical_event_takes_the_fast_path_and_matches() -> None:
@@ -115,10 +147,32 @@ def test_typical_event_takes_the_fast_path_and_matches() -> None:
         b"CallerIDName: J\xc3\xbcrgen\r\nAccountCode: \r\nUniqueid: 1700000000.1\r\n"
         b"ChanVariable: A=1\r\nChanVariable: B=2\r\nAppData: x:y: z\r\nEmpty:\r\n\r\n"
     )
-    (message,) = _pyparser.Parser().feed(raw)
-    _check(message, raw)
+    message: Any
+    for lookups_first in (True, False):
+        (message,) = _pyparser.Parser().feed(raw)
+        _check(message, raw, lookups_first=lookups_first)
     assert message.get_field_values("chanvariable") == ["A=1", "B=2"]
     assert message["APPDATA"] == "x:y: z"
+
+
+def test_lookup_keys_that_no_line_can_hold() -> None:
+    # A key ends at its line's first colon and never spans lines, whatever the bytes contain.
+    raw = b"Event: E\r\nx\r\ny: 1\r\nK: a:b: c\r\n\r\n"
+    message: Any
+    (message,) = _pyparser.Parser().feed(raw)
+    assert message.get_field_value("x\r\ny") is None
+    assert message.get_field_value("K: a") is None
+    assert message.get_field_value("k") == "a:b: c"
+    assert message.extra_lines == ["x"]
+
+
+def test_lookups_on_a_follows_response_never_read_the_body() -> None:
+    raw = b"Response: Follows\r\nActionID: 7\r\nPrivilege: Command\r\nSecret: no\r\n--END COMMAND--\r\n\r\n"
+    message: Any
+    (message,) = _pyparser.Parser().feed(raw)
+    assert message.get_field_value("actionid") == "7"
+    assert message.get_field_value("Secret") is None
+    assert message.get_command_output() == "Secret: no\r"  # only the last LF is dropped
 
 
 def test_long_lines_without_colon_or_cr_stay_linear() -> None:
@@ -134,4 +188,4 @@ def test_long_lines_without_colon_or_cr_stay_linear() -> None:
     ):
         raw = body + b"\r\n"
         (message,) = _pyparser.Parser(max_message_bytes=1 << 22).feed(raw)
-        _check(message, raw)
+        _check(message, raw, lookups_first=False)

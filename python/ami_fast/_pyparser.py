@@ -2,7 +2,9 @@
 
 Framing works on bytes with ``bytes.find`` over the whole buffer; fields are decoded lazily by
 the message objects. Between ``feed()`` calls only the unfinished tail is kept, and the search
-for its end resumes where it stopped, so byte-by-byte input stays O(n).
+for its end resumes where it stopped, so byte-by-byte input stays O(n). Runs of plain messages
+(CRLF-terminated, small, not Follows, lenient mode) take a short loop (``_common_run``); every
+other case goes through the general loop, which implements the contract line for line.
 """
 
 from __future__ import annotations

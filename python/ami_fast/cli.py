@@ -9,6 +9,7 @@ Commands::
     ami-fast ping
     ami-fast simulate [--port 5038] [--rate 2000]   serve the simulator on loopback
     ami-fast bench [--full] [args...]               the benchmark comparison (quick by default)
+    ami-fast bridge --config fleet.toml             a fleet's events into NATS JetStream (docs/fleets.md)
 
 Connection: ``--url`` or the ``AMI_URL`` environment variable, e.g. ``ami:secret@127.0.0.1``
 or ``tls://ami@pbx.example.com``. A URL with a user but no secret takes the secret from
@@ -445,6 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="the full-size run instead of --quick")
     # Any other argument goes to the benchmark runner (see `ami-fast bench --full -h`).
     p.set_defaults(func=cmd_bench, needs_url=False, bench_args=[])
+
+    from .bridge.command import add_parser as add_bridge_parser
+
+    add_bridge_parser(sub)
     return parser
 
 

@@ -63,7 +63,11 @@ def tag() -> str:
 
 def bridge_config(tag: str, nats_url: str, servers: dict[str, str], **bridge: Any) -> dict[str, Any]:
     """A config mapping for ``parse_config`` with this test's private names."""
-    opts: dict[str, Any] = {"lease_bucket": f"L{tag}", "reconnect_min_delay": 0.05, "reconnect_max_delay": 0.3}
+    opts: dict[str, Any] = {
+        "lease_bucket": f"L{tag}",
+        "reconnect_min_delay": 0.05,
+        "reconnect_max_delay": 0.3,
+    }
     opts.update(bridge)
     return {
         "nats": {"url": nats_url, "subject_prefix": tag, "stream": f"S{tag}", "storage": "memory"},
@@ -79,10 +83,15 @@ class Stored:
     subject: str
     msg_id: str
     doc: dict[str, Any]
-    stream_seq: int
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return dict(self.doc["fields"])
 
 
-async def read_stream(nats_url: str, stream: str, *, expect: int | None = None, timeout: float = 30.0) -> list[Stored]:
+async def read_stream(
+    nats_url: str, stream: str, *, expect: int | None = None, timeout: float = 30.0
+) -> list[Stored]:
     """Every message of ``stream`` in stream order (waits until ``expect`` are stored)."""
     import json
 
@@ -101,13 +110,15 @@ async def read_stream(nats_url: str, stream: str, *, expect: int | None = None, 
         out: list[Stored] = []
         if total == 0:
             return out
-        sub = await js.subscribe(">", stream=stream, ordered_consumer=True)
-        while len(out) < total:
-            msg = await sub.next_msg(timeout=10)
-            out.append(Stored(
-                msg.subject, (msg.headers or {}).get("Nats-Msg-Id", ""), json.loads(msg.data),
-                msg.metadata.sequence.stream,
-            ))
+        done = asyncio.Event()
+
+        async def collect(msg: Any) -> None:
+            out.append(Stored(msg.subject, (msg.headers or {}).get("Nats-Msg-Id", ""), json.loads(msg.data)))
+            if len(out) >= total:
+                done.set()
+
+        sub = await js.subscribe(">", stream=stream, ordered_consumer=True, cb=collect)
+        await asyncio.wait_for(done.wait(), timeout)
         await sub.unsubscribe()
         return out
     finally:
@@ -146,7 +157,8 @@ class PrivateNats:
     async def start(self) -> None:
         self.proc = subprocess.Popen(
             [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 10
@@ -169,7 +181,9 @@ class PrivateNats:
 
 @pytest.fixture
 def nats_binary(nats_url: str) -> str:
-    found = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
+    found = shutil.which("nats-server") or (
+        "/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None
+    )
     if found is None:
         _skip_or_fail("the nats-server binary is not installed")
     assert found is not None

@@ -84,7 +84,9 @@ def _fields(raw: Any) -> list[tuple[str, str]]:
 class ActionService:
     """Serves one server's action subject while its link holds the lease."""
 
-    def __init__(self, nc: NatsClient, subject: str, link: Link, *, timeout: float, max_concurrent: int) -> None:
+    def __init__(
+        self, nc: NatsClient, subject: str, link: Link, *, timeout: float, max_concurrent: int
+    ) -> None:
         self.nc = nc
         self.subject = subject
         self.link = link

@@ -91,23 +91,34 @@ class Bridge:
                 **self._nats_options,
             )
         except Exception as exc:
-            raise NatsUnavailableError(f"cannot connect to NATS at {_redact(cfg.nats.url)}: {exc or type(exc).__name__}") from None
+            raise NatsUnavailableError(
+                f"cannot connect to NATS at {_redact(cfg.nats.url)}: {exc or type(exc).__name__}"
+            ) from None
         try:
             self.js = self.nc.jetstream()
             await self._ensure_stream()
-            self.publisher = Publisher(self.nc, ack_timeout=opts.ack_timeout, retry_max_delay=opts.retry_max_delay)
+            self.publisher = Publisher(
+                self.nc, ack_timeout=opts.ack_timeout, retry_max_delay=opts.retry_max_delay
+            )
             await self.publisher.start()
             kv = await open_bucket(self.js, opts.lease_bucket, opts.lease_ttl) if opts.lease else None
             for server in cfg.servers:
                 box = Outbox(
-                    server.id, max_events=opts.buffer_events, max_bytes=opts.buffer_bytes,
-                    overflow=opts.overflow, max_in_flight=opts.max_in_flight, sent=self.publisher.sent,
+                    server.id,
+                    max_events=opts.buffer_events,
+                    max_bytes=opts.buffer_bytes,
+                    overflow=opts.overflow,
+                    max_in_flight=opts.max_in_flight,
+                    sent=self.publisher.sent,
                 )
                 self.publisher.add(box)
                 self.boxes[server.id] = box
                 lease = Lease(kv, server.id, self.owner, opts.lease_ttl) if kv is not None else None
                 link = Link(
-                    server, opts, box, self._waker(box),
+                    server,
+                    opts,
+                    box,
+                    self._waker(box),
                     subject_prefix=cfg.nats.subject_prefix,
                     reply_prefix=self.publisher.reply_prefix(server.id),
                     lease=lease,
@@ -117,8 +128,11 @@ class Bridge:
                 self.links[server.id] = link
                 if opts.actions:
                     self.services[server.id] = ActionService(
-                        self.nc, f"{cfg.nats.subject_prefix}.actions.{server.id}", link,
-                        timeout=opts.action_timeout, max_concurrent=opts.max_concurrent_actions,
+                        self.nc,
+                        f"{cfg.nats.subject_prefix}.actions.{server.id}",
+                        link,
+                        timeout=opts.action_timeout,
+                        max_concurrent=opts.max_concurrent_actions,
                     )
             if opts.metrics:
                 host, _, port = opts.metrics.rpartition(":")
@@ -132,7 +146,10 @@ class Bridge:
             raise
         self._started = True
         logger.info(
-            "bridge %s: %d server(s) -> %s stream %s", self.owner, len(self.links), _redact(cfg.nats.url),
+            "bridge %s: %d server(s) -> %s stream %s",
+            self.owner,
+            len(self.links),
+            _redact(cfg.nats.url),
             cfg.nats.stream,
         )
         return self
@@ -190,17 +207,21 @@ class Bridge:
             info = await self.js.stream_info(n.stream)
         except NotFoundError:
             if not n.create_stream:
-                raise ValueError(f"{self.config.source}: nats.stream: JetStream has no stream {n.stream!r} "
-                                 "(and create_stream = false)") from None
-            await self.js.add_stream(StreamConfig(
-                name=n.stream,
-                subjects=[subject],
-                storage=StorageType.FILE if n.storage == "file" else StorageType.MEMORY,
-                duplicate_window=n.duplicate_window,
-                max_age=n.max_age or None,
-                max_bytes=n.max_bytes,
-                num_replicas=n.replicas,
-            ))
+                raise ValueError(
+                    f"{self.config.source}: nats.stream: JetStream has no stream {n.stream!r} "
+                    "(and create_stream = false)"
+                ) from None
+            await self.js.add_stream(
+                StreamConfig(
+                    name=n.stream,
+                    subjects=[subject],
+                    storage=StorageType.FILE if n.storage == "file" else StorageType.MEMORY,
+                    duplicate_window=n.duplicate_window,
+                    max_age=n.max_age or None,
+                    max_bytes=n.max_bytes,
+                    num_replicas=n.replicas,
+                )
+            )
             return
         if subject not in (info.config.subjects or []):
             raise ValueError(
@@ -309,7 +330,12 @@ class Bridge:
             ("events_per_second", "gauge", "events_per_second", "events read per second (last second)"),
             ("duplicates_total", "counter", "duplicates", "acks for copies JetStream already had"),
             ("dropped_total", "counter", "dropped_buffer", "events dropped: bridge buffer full"),
-            ("dispatch_dropped_total", "counter", "dropped_dispatch", "events dropped: AMI client queue full"),
+            (
+                "dispatch_dropped_total",
+                "counter",
+                "dropped_dispatch",
+                "events dropped: AMI client queue full",
+            ),
             ("buffer_events", "gauge", "buffer_events", "messages held (waiting + in flight)"),
             ("buffer_bytes", "gauge", "buffer_bytes", "payload bytes held"),
             ("in_flight", "gauge", "in_flight", "messages sent and not yet acknowledged"),
@@ -325,24 +351,44 @@ class Bridge:
             ("action_failures_total", "counter", "action_failures", "actions answered with an error"),
         ]
         samples: list[Sample] = [
-            (f"ami_bridge_{name}", kind, help_text, [({"server": sid}, float(s[key])) for sid, s in stats.items()])
+            (
+                f"ami_bridge_{name}",
+                kind,
+                help_text,
+                [({"server": sid}, float(s[key])) for sid, s in stats.items()],
+            )
             for name, kind, key, help_text in series
         ]
         publisher = self.publisher
-        samples.append((
-            "ami_bridge_broker_connected", "gauge", "1 while connected to NATS",
-            [({}, float(bool(publisher and publisher.connected)))],
-        ))
-        samples.append((
-            "ami_bridge_broker_disconnects_total", "counter", "NATS connection losses",
-            [({}, float(publisher.broker_disconnects if publisher else 0))],
-        ))
+        samples.append(
+            (
+                "ami_bridge_broker_connected",
+                "gauge",
+                "1 while connected to NATS",
+                [({}, float(bool(publisher and publisher.connected)))],
+            )
+        )
+        samples.append(
+            (
+                "ami_bridge_broker_disconnects_total",
+                "counter",
+                "NATS connection losses",
+                [({}, float(publisher.broker_disconnects if publisher else 0))],
+            )
+        )
         hists: list[tuple[dict[str, str], Histogram]] = []
         if publisher is not None:
             hists = [({"server": sid}, publisher.lane(box).latency) for sid, box in self.boxes.items()]
-        return render(samples, [(
-            "ami_bridge_publish_latency_seconds", "time from reading an event to its JetStream ack", hists,
-        )])
+        return render(
+            samples,
+            [
+                (
+                    "ami_bridge_publish_latency_seconds",
+                    "time from reading an event to its JetStream ack",
+                    hists,
+                )
+            ],
+        )
 
 
 def _redact(url: str) -> str:

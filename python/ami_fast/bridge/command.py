@@ -13,7 +13,9 @@ __all__ = ["add_parser", "cmd_bridge"]
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bridge", help="publish a fleet's events into NATS JetStream (needs ami-fast[nats])")
-    p.add_argument("--config", required=True, metavar="FILE", help="the fleet's TOML file (see docs/fleets.md)")
+    p.add_argument(
+        "--config", required=True, metavar="FILE", help="the fleet's TOML file (see docs/fleets.md)"
+    )
     p.add_argument(
         "--servers", metavar="ID,ID", help="only these servers of the file (split a fleet across processes)"
     )
@@ -22,8 +24,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_bridge(args: argparse.Namespace) -> int:
+    from ..cli import EXIT_USAGE, CliError
     from .bridge import Bridge
     from .config import load_config
+
+    try:
+        import nats  # noqa: F401
+    except ImportError:
+        raise CliError("the bridge needs nats-py: pip install 'ami-fast[nats]'", EXIT_USAGE) from None
 
     config = load_config(args.config)
     if args.servers:

@@ -37,7 +37,7 @@ from ..url import parse_url
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = ["BridgeConfig", "BridgeOptions", "NatsOptions", "ServerConfig", "load_config", "parse_config"]
 
@@ -236,12 +236,13 @@ def _server(sid: str, table: Any, source: str, environ: Mapping[str, str], base:
         raise ValueError(f"{source}: {path}: expected a table ([{path}])")
     if not _TOKEN.match(sid):
         raise ValueError(
-            f"{source}: {path}: a server id may only use letters, digits, '_' and '-' (it is a NATS subject token)"
+            f"{source}: {path}: a server id may only use letters, digits, '_' and '-' "
+            "(it is a NATS subject token)"
         )
     r = _Reader(source, path, table)
     url = r.get("url", str, None)
     if url is None:
-        raise r.fail(None, "missing url (e.g. url = \"tcp://user@10.0.0.1:5038\")")
+        raise r.fail(None, 'missing url (e.g. url = "tcp://user@10.0.0.1:5038")')
     secret = _secret(r, environ, base)
     scheme, sep, rest = url.partition("://")
     if not sep:
@@ -249,7 +250,9 @@ def _server(sid: str, table: Any, source: str, environ: Mapping[str, str], base:
     userinfo, at, hostport = rest.rpartition("@")
     if at and ":" not in userinfo:  # a user without a secret: fill it in from env/file
         if secret is None:
-            raise r.fail(None, f"the URL names user {userinfo!r} but no secret: set secret_env or secret_file")
+            raise r.fail(
+                None, f"the URL names user {userinfo!r} but no secret: set secret_env or secret_file"
+            )
         url = f"{scheme}{sep}{userinfo}:{quote(secret, safe='')}@{hostport}"
     elif secret is not None:
         what = "already carries a secret" if at else "names no user (tcp://user@host)"
@@ -263,8 +266,7 @@ def _server(sid: str, table: Any, source: str, environ: Mapping[str, str], base:
     cfg = ServerConfig(
         id=sid,
         url=url,
-        display_url=f"{'tls' if display.tls else 'tcp'}://{display.username + '@' if display.username else ''}"
-        f"{display.netloc()}",
+        display_url=display.redacted().replace(":***@", "@"),
         events=r.get("events", str, None),
         include=r.strings("include"),
         exclude=r.strings("exclude"),
@@ -279,7 +281,10 @@ def _server(sid: str, table: Any, source: str, environ: Mapping[str, str], base:
 
 
 def parse_config(
-    data: Mapping[str, Any], *, source: str = "<config>", environ: Mapping[str, str] | None = None,
+    data: Mapping[str, Any],
+    *,
+    source: str = "<config>",
+    environ: Mapping[str, str] | None = None,
     base: Path | None = None,
 ) -> BridgeConfig:
     """Build a :class:`BridgeConfig` from parsed TOML (``ValueError``: one line, key named)."""

@@ -7,7 +7,7 @@ may connect to the server only while it holds the key:
   released or expired); otherwise wait and try again.
 - ``renew`` every ``ttl / 4``: ``update`` with the last revision we wrote. A revision
   mismatch means another bridge took it over: we lost it.
-- **Self-fencing**: when no renewal succeeded for ``fence`` (``0.6 × ttl``, well inside the
+- **Self-fencing**: when no renewal succeeded for ``fence`` (``0.6 * ttl``, well inside the
   expiry, as measured on our own monotonic clock) the holder treats the lease as lost and
   disconnects from Asterisk, before any other bridge can acquire it. So two bridges are never
   connected to one server at once and no event is read (and published) twice.

@@ -111,7 +111,9 @@ class Link:
         loop = asyncio.get_running_loop()
         self._task = loop.create_task(self._run(), name=f"ami-fast bridge link {self.server.id}")
         if self.lease is not None:
-            self._keeper = loop.create_task(self._keep_lease(), name=f"ami-fast bridge lease {self.server.id}")
+            self._keeper = loop.create_task(
+                self._keep_lease(), name=f"ami-fast bridge lease {self.server.id}"
+            )
 
     async def stop(self) -> None:
         """Disconnect (ending the epoch with a ``_ConnectionLost`` marker) and stop."""
@@ -160,21 +162,30 @@ class Link:
         ).encode()
         msg_id = f"{self.server.id}.{self.epoch}.{seq}"
         entry = Entry(
-            self.box, subject, payload, {"Nats-Msg-Id": msg_id}, f"{self._reply_prefix}{self.epoch}.{seq}",
+            self.box,
+            subject,
+            payload,
+            {"Nats-Msg-Id": msg_id},
+            f"{self._reply_prefix}{self.epoch}.{seq}",
             time.monotonic(),
         )
         box = self.box
-        if box.add(entry):
-            if box.drops_unreported and not box.full:
-                self._marker("_Dropped", {"dropped": box.drops_unreported})
-                box.drops_unreported = 0
+        if box.add(entry) and box.drops_unreported and not box.full:
+            self._marker("_Dropped", {"dropped": box.drops_unreported})
+            box.drops_unreported = 0
         self._wake()
 
     def _marker(self, name: str, extra: dict[str, Any]) -> None:
         self.seq = seq = self.seq + 1
         body = {
-            "server": self.server.id, "epoch": self.epoch, "seq": seq, "time": round(time.time(), 6),
-            "event": name, "marker": name[1:], **extra, "fields": [],
+            "server": self.server.id,
+            "epoch": self.epoch,
+            "seq": seq,
+            "time": round(time.time(), 6),
+            "event": name,
+            "marker": name[1:],
+            **extra,
+            "fields": [],
         }
         entry = Entry(
             self.box,
@@ -227,7 +238,9 @@ class Link:
                     self.state = "failed"
                     logger.error(
                         "bridge %s: login failed %d times in a row (%s); giving up on this server",
-                        self.server.id, self.auth_failures_in_row, exc.message or exc,
+                        self.server.id,
+                        self.auth_failures_in_row,
+                        exc.message or exc,
                     )
                     break
                 logger.warning("bridge %s: %s", self.server.id, self.error)

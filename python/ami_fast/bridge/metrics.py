@@ -41,7 +41,7 @@ class Histogram:
 
     def series(self, labels: dict[str, str]) -> Iterable[tuple[str, dict[str, str], float]]:
         running = 0
-        for bound, n in zip((*BUCKETS, float("inf")), self.counts):
+        for bound, n in zip((*BUCKETS, float("inf")), self.counts, strict=False):
             running += n
             le = "+Inf" if bound == float("inf") else f"{bound:g}"
             yield "_bucket", {**labels, "le": le}, float(running)
@@ -65,7 +65,9 @@ def _number(value: float) -> str:
     return repr(value)
 
 
-def render(samples: Iterable[Sample], histograms: Iterable[tuple[str, str, list[tuple[dict[str, str], Histogram]]]]) -> str:
+def render(
+    samples: Iterable[Sample], histograms: Iterable[tuple[str, str, list[tuple[dict[str, str], Histogram]]]]
+) -> str:
     """The Prometheus text exposition of plain samples and histograms."""
     out: list[str] = []
     for name, kind, help_text, values in samples:

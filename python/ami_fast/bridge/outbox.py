@@ -101,7 +101,8 @@ class Outbox:
     def add(self, entry: Entry, *, force: bool = False) -> bool:
         """Queue ``entry``; ``False`` when the overflow policy dropped it. ``force`` (markers)
         ignores the bound."""
-        if not force and (len(self) >= self.max_events or self.bytes + entry.size > self.max_bytes):
+        over = len(self) >= self.max_events or self.bytes + entry.size > self.max_bytes
+        if over and not force:  # noqa: SIM102 - two separate decisions: over the bound, then the policy
             if self.overflow == "drop_newest" or not self._drop_oldest_waiting(entry.size):
                 entry.state = DROPPED
                 self.dropped += 1
@@ -152,7 +153,7 @@ class Outbox:
     def ack(self, entry: Entry, *, duplicate: bool = False) -> bool:
         """JetStream stored ``entry``. Returns ``True`` when it was new to us (not already acked)."""
         state = entry.state
-        if state == ACKED or state == DROPPED:
+        if state in (ACKED, DROPPED):
             return False
         self.sent.pop(entry.reply, None)
         entry.state = ACKED

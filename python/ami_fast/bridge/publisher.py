@@ -82,7 +82,9 @@ class Publisher:
             raise ValueError("the outbox must share the publisher's sent map")
         lane = _Lane(box)
         self._lanes[box] = lane
-        lane.task = asyncio.get_running_loop().create_task(self._pump(lane), name=f"ami-fast bridge {box.server}")
+        lane.task = asyncio.get_running_loop().create_task(
+            self._pump(lane), name=f"ami-fast bridge {box.server}"
+        )
 
     def lane(self, box: Outbox) -> _Lane:
         return self._lanes[box]
@@ -150,7 +152,11 @@ class Publisher:
         if lane.errors_in_row in (1, 10) or lane.errors_in_row % 100 == 0:
             logger.warning(
                 "bridge %s: %s; resending %d unacknowledged message(s) in %.2f s (attempt %d)",
-                lane.box.server, why, len(lane.box), delay, lane.errors_in_row,
+                lane.box.server,
+                why,
+                len(lane.box),
+                delay,
+                lane.errors_in_row,
             )
         lane.wakeup.set()
 
@@ -167,8 +173,10 @@ class Publisher:
             lane.publish_errors += 1
             box.rewind()
             status = msg.headers.get("Status") if msg.headers else None
-            text = "no stream listens on the subject (503)" if status == "503" else data[:200].decode(
-                "utf-8", "replace"
+            text = (
+                "no stream listens on the subject (503)"
+                if status == "503"
+                else data[:200].decode("utf-8", "replace")
             )
             self._backoff(lane, f"JetStream refused a message: {text}")
             return
