@@ -12,18 +12,18 @@ if TYPE_CHECKING:
     from .messages import Response
 
 __all__ = [
-    "AmiError",
-    "ProtocolError",
-    "MessageTooLargeError",
-    "UnexpectedMessageError",
     "ActionError",
-    "AuthenticationError",
-    "PermissionDeniedError",
     "ActionTimeoutError",
+    "AmiError",
+    "AuthenticationError",
     "ConnectionLostError",
-    "SlowConsumerError",
-    "UsageError",
     "InvalidActionError",
+    "MessageTooLargeError",
+    "PermissionDeniedError",
+    "ProtocolError",
+    "SlowConsumerError",
+    "UnexpectedMessageError",
+    "UsageError",
 ]
 
 

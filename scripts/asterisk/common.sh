@@ -27,3 +27,13 @@ our_asterisk_pid() {
   grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && return 1
   echo "$pid"
 }
+
+# One provision/stop at a time per home: concurrent restarts (two test runs) must not race.
+# The lock is held until the script exits; nested calls (provision -> stop) inherit it.
+take_lock() {
+  [ -n "${AMI_FAST_ASTERISK_LOCKED:-}" ] && return 0
+  mkdir -p "$STATEDIR"
+  exec 8>"$STATEDIR/lock"
+  if ! flock -w 300 8; then fail "another provision.sh/stop.sh held $STATEDIR/lock for 300 s"; fi
+  export AMI_FAST_ASTERISK_LOCKED=1
+}

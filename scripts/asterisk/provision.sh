@@ -140,7 +140,7 @@ start_asterisk() {
   setsid unshare --mount --propagation private -- /bin/sh -c '
       mount -t proc proc "$1/proc" || exit 1
       exec chroot "$1" /usr/sbin/asterisk -f -n -C /etc/asterisk/asterisk.conf' \
-    sh "$ROOT" </dev/null >>"$CONSOLE_LOG" 2>&1 &
+    sh "$ROOT" </dev/null >>"$CONSOLE_LOG" 2>&1 8>&- &   # 8>&-: Asterisk must not keep our lock
   echo "$!" >"$PIDFILE"
 }
 
@@ -188,6 +188,7 @@ check_listeners_are_loopback() {
 
 check_config_is_loopback
 mkdir -p "$AMI_FAST_HOME" "$STATEDIR"
+take_lock
 if [ "$rebuild" = 1 ] || [ ! -x "$ROOT/usr/sbin/asterisk" ]; then
   "$HERE/stop.sh"
   build_chroot

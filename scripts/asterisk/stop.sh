@@ -9,6 +9,7 @@ SCRIPT_NAME=stop
 # shellcheck source=common.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
+take_lock
 signal=TERM
 case "${1:-}" in
   --kill) signal=KILL ;;

@@ -88,6 +88,8 @@ class Bridge:
                 disconnected_cb=self._nats_down,
                 reconnected_cb=self._nats_up,
                 error_cb=self._nats_error,
+                # Our subjects are built from checked server ids and sanitised event names.
+                skip_subject_validation=True,
                 **self._nats_options,
             )
         except Exception as exc:

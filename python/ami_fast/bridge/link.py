@@ -81,7 +81,7 @@ class Link:
         self._on_disconnected = on_disconnected
         self._subject_base = f"{subject_prefix}.events.{server.id}."
         self._reply_prefix = reply_prefix
-        self._subjects: dict[str, str] = {}
+        self._subjects: dict[str, tuple[str, str]] = {}  # name -> (subject, JSON-quoted name)
         self._filtering = bool(server.include or server.exclude)
         self._wanted: dict[str, bool] = {}
         self.client: Client | None = None
@@ -152,13 +152,13 @@ class Link:
             if not wanted:
                 self.events_filtered += 1
                 return
-        subject = self._subjects.get(name)
-        if subject is None:
-            subject = self._subjects[name] = self._subject_base + subject_token(name)
+        cached = self._subjects.get(name)
+        if cached is None:
+            cached = self._subjects[name] = (self._subject_base + subject_token(name), _dumps(name))
+        subject, quoted = cached
         self.seq = seq = self.seq + 1
         payload = (
-            f'{self._head}{seq},"time":{time.time():.6f},"event":{_dumps(name)},'
-            f'"fields":{_dumps(event.items())}}}'
+            f'{self._head}{seq},"time":{time.time():.6f},"event":{quoted},"fields":{_dumps(event.items())}}}'
         ).encode()
         msg_id = f"{self.server.id}.{self.epoch}.{seq}"
         entry = Entry(

@@ -507,7 +507,7 @@ fn byte_by_byte_large_input_is_linear() {
 #[test]
 fn corpus_recordings() {
     let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/asterisk22");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/asterisk22");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         panic!("corpus missing at {}", dir.display());
     };

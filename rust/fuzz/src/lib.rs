@@ -6,7 +6,9 @@
 //! `check_encode`: any action either is refused or encodes to bytes that parse back to the very
 //! same name and fields.
 
-use ami_fast_core::{encode_action, CollectSink, Framer, Kind, Limits, OwnedMessage, ProtocolError};
+use ami_fast_core::{
+    encode_action, CollectSink, Framer, Kind, Limits, OwnedMessage, ProtocolError,
+};
 
 pub type Item = Result<OwnedMessage, ProtocolError>;
 
@@ -18,7 +20,11 @@ fn header(data: &[u8]) -> (Limits, bool, u64, &[u8]) {
     let (h, rest) = data.split_at(6);
     // Small limits most of the time: that is where the size rules have edge cases.
     let limits = if h[0] & 1 == 0 {
-        Limits::new(64 + usize::from(h[1]), 1 + usize::from(h[2] & 15), 64 + usize::from(h[3]))
+        Limits::new(
+            64 + usize::from(h[1]),
+            1 + usize::from(h[2] & 15),
+            64 + usize::from(h[3]),
+        )
     } else {
         Limits::default()
     };
@@ -73,7 +79,10 @@ pub fn check_framer(data: &[u8]) {
         // too-large message when it arrives in pieces. Only "no panic" is checked for it.
         return;
     }
-    assert_eq!(by_byte, whole, "byte-by-byte chunking differs from one chunk");
+    assert_eq!(
+        by_byte, whole,
+        "byte-by-byte chunking differs from one chunk"
+    );
     // Held bytes never exceed what the size limits allow (plus a line end being looked at).
     let cap = limits.max_message_bytes.max(limits.max_follows_bytes) + 2;
     for b in buffered {
@@ -100,8 +109,15 @@ fn check_items(items: &[Item], stream: &[u8], limits: Limits) {
                 assert!(m.offset >= last_end, "messages overlap or go backwards");
                 let end = start + m.raw.len();
                 assert!(end <= stream.len(), "raw goes past the stream");
-                assert_eq!(&stream[start..end], &m.raw[..], "raw is not the stream's bytes");
-                assert!(m.raw.ends_with(b"\n"), "raw must end with the empty line's LF");
+                assert_eq!(
+                    &stream[start..end],
+                    &m.raw[..],
+                    "raw is not the stream's bytes"
+                );
+                assert!(
+                    m.raw.ends_with(b"\n"),
+                    "raw must end with the empty line's LF"
+                );
                 for f in &m.fields {
                     let _ = (f.key(&m.raw), f.value(&m.raw));
                     assert!(!f.key(&m.raw).contains(&b'\n'), "a key holds a LF");
@@ -111,16 +127,25 @@ fn check_items(items: &[Item], stream: &[u8], limits: Limits) {
                 if m.kind != Kind::Unknown {
                     assert!(m.name().is_some(), "a classified message has a name");
                 }
-                assert!(m.raw.len() <= limits.max_message_bytes.max(limits.max_follows_bytes) + 2 + 4);
+                assert!(
+                    m.raw.len() <= limits.max_message_bytes.max(limits.max_follows_bytes) + 2 + 4
+                );
                 last_end = end as u64;
             }
             Err(e) => {
                 assert!(e.offset >= last_end, "error before the previous item");
                 assert!(e.excerpt.len() <= 64);
                 let start = usize::try_from(e.offset).expect("offset fits");
-                assert!(stream[start..].starts_with(&e.excerpt), "excerpt is not the stream's bytes");
+                assert!(
+                    stream[start..].starts_with(&e.excerpt),
+                    "excerpt is not the stream's bytes"
+                );
                 if let Some(raw) = &e.raw {
-                    assert_eq!(&stream[start..start + raw.len()], &raw[..], "error raw is not the stream's bytes");
+                    assert_eq!(
+                        &stream[start..start + raw.len()],
+                        &raw[..],
+                        "error raw is not the stream's bytes"
+                    );
                     last_end = e.offset + raw.len() as u64;
                 } else {
                     last_end = e.offset;
@@ -136,26 +161,42 @@ pub fn check_encode(data: &[u8]) {
     let mut parts = data.split(|&b| b == 0xff);
     let name = parts.next().unwrap_or(b"");
     let rest: Vec<&[u8]> = parts.collect();
-    let fields: Vec<(&[u8], &[u8])> = rest.chunks(2).map(|p| (p[0], p.get(1).copied().unwrap_or(b""))).collect();
+    let fields: Vec<(&[u8], &[u8])> = rest
+        .chunks(2)
+        .map(|p| (p[0], p.get(1).copied().unwrap_or(b"")))
+        .collect();
     let Ok(bytes) = encode_action(name, fields.iter().copied()) else {
         return;
     };
     // Refusal is the only way out for CR/LF/NUL: an accepted action never holds one
     // outside its line ends.
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-    assert_eq!(lines.len(), fields.len() + 3, "one line per field, the Action line and the empty line");
+    assert_eq!(
+        lines.len(),
+        fields.len() + 3,
+        "one line per field, the Action line and the empty line"
+    );
     for line in &lines[..lines.len() - 1] {
         assert!(line.ends_with(b"\r"), "every line ends in CRLF");
         let body = &line[..line.len() - 1];
-        assert!(!body.iter().any(|&b| b == b'\r' || b == 0), "CR or NUL inside a line");
+        assert!(
+            !body.iter().any(|&b| b == b'\r' || b == 0),
+            "CR or NUL inside a line"
+        );
         assert!(line.len() < 1024, "line over Asterisk's limit");
     }
     let mut framer = Framer::new(Limits::default(), true);
     let mut sink = CollectSink::default();
     framer.feed(&bytes, &mut sink);
     framer.feed_eof(&mut sink);
-    assert_eq!(sink.items.len(), 1, "an encoded action is exactly one message");
-    let msg = sink.items[0].as_ref().expect("an encoded action parses in strict mode");
+    assert_eq!(
+        sink.items.len(),
+        1,
+        "an encoded action is exactly one message"
+    );
+    let msg = sink.items[0]
+        .as_ref()
+        .expect("an encoded action parses in strict mode");
     assert_eq!(msg.kind, Kind::Action);
     assert_eq!(msg.raw, bytes);
     let items = msg.items();

@@ -48,7 +48,7 @@ fn input(rng: &mut Rng) -> Vec<u8> {
     for _ in 0..1 + rng.below(24) {
         match rng.below(10) {
             0 => out.extend((0..rng.below(40)).map(|_| rng.next() as u8)),
-            1 => out.extend(std::iter::repeat(b'A').take(rng.below(400))),
+            1 => out.extend(std::iter::repeat_n(b'A', rng.below(400))),
             _ => out.extend_from_slice(PIECES[rng.below(PIECES.len())]),
         }
     }
@@ -72,7 +72,10 @@ fn main() {
         return;
     }
     let seconds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10);
-    let seed: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0x5eed_1234_abcd_0001);
+    let seed: u64 = args
+        .get(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_1234_abcd_0001);
     let mut rng = Rng(seed | 1);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut execs: u64 = 0;
