@@ -32,6 +32,7 @@ def test_parse(benchmark: Any, case: parse.ParseCase, stream: GeneratedStream, c
     benchmark.group = f"parse-{case.pattern}"
     benchmark.extra_info["bytes"] = len(stream.data)
     benchmark.extra_info["messages"] = stream.messages
+    assert case.run is not None
     messages, count = benchmark(case.run, chunks)
     assert messages == stream.messages
     if case.pattern == "name":

@@ -24,7 +24,7 @@ from ami_fast._bench.gen_stream import CHUNK_SIZE, GeneratedStream, chunk, gener
 from ami_fast._bench.memory import memory_flat, parser_memory, pending_request_memory
 from ami_fast._bench.naive import NaiveParser
 from ami_fast._bench.peers import PanoramiskParser, panoramisk_firehose
-from ami_fast._bench.rust_core import run_rust_core
+from ami_fast._bench.rust_core import RustCore, run_rust_core
 
 SMALL = 3_000
 
@@ -166,7 +166,8 @@ def test_every_parse_case_is_there() -> None:
 @pytest.mark.parametrize("case", parse.cases(), ids=lambda c: f"{c.parser}-{c.pattern}")
 def test_parse_case_counts_are_right(case: parse.ParseCase, stream: GeneratedStream) -> None:
     # Odd chunk sizes cut messages, lines and UTF-8 characters anywhere.
-    messages, count = case.run(chunk(stream.data, 4_093))
+    messages, count, seconds = case.measure_once(chunk(stream.data, 4_093))
+    assert seconds > 0
     assert messages == stream.messages
     if case.pattern == "name":
         assert count == stream.names[parse.FILTER_NAME] > 0
@@ -211,6 +212,16 @@ def test_rust_core_bench_counts_the_same_stream(stream: GeneratedStream) -> None
     assert result is not None, "benches/parse.rs needs cargo and the source checkout"
     assert result["messages"] == stream.messages and result["errors"] == 0
     assert result["hits"] == stream.names[parse.FILTER_NAME] and result["bytes"] == len(stream.data)
+    # As a self-timed case inside the interleaved measurement.
+    core = RustCore.create(stream.data)
+    assert core is not None
+    try:
+        (r,) = parse.measure(
+            [parse.ParseCase("rust-core", "name", timed=core.run)], chunk(stream.data), repeat=2
+        )
+    finally:
+        core.close()
+    assert r.messages == stream.messages and r.count == stream.names[parse.FILTER_NAME] and r.msgs_per_s > 0
 
 
 def test_parser_memory_runs_every_message() -> None:

@@ -33,11 +33,6 @@ REGRESSIONS = Path(__file__).resolve().parent / "corpus" / "regressions"
 ITERATIONS = int(os.environ.get("AMI_FAST_FUZZ_ITERATIONS", "1500"))
 SEED = int(os.environ.get("AMI_FAST_FUZZ_SEED", "20240607"))
 
-# Inputs whose chunking independence is a known contract gap, reported to the parser owners:
-# a banner-shaped first line longer than max_message_bytes + 1 is a banner when it arrives
-# whole and a too-large message when it arrives in pieces (both parsers agree).
-KNOWN_CHUNKING_GAPS = {"long_banner.bin"}
-
 PIECES: list[bytes] = [
     b"Asterisk Call Manager/11.0.0\r\n",
     b"Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/1-0001\r\nUniqueid: 1.2\r\n\r\n",
@@ -116,12 +111,6 @@ def items_of(t: list[Any]) -> list[Any]:
     return [item for step in t for item in step[0]]
 
 
-def long_banner(stream: bytes, options: dict[str, Any]) -> bool:
-    line = stream.split(b"\n", 1)[0]
-    limit = options.get("max_message_bytes", 1 << 20)
-    return len(line) + 1 > limit + 1 and b":" not in line and b"Manager" in line and b"/" in line
-
-
 def check(data: bytes, *, chunk_independence: bool = True) -> None:
     options, stream, seed = decode(data)
     impls = [PYTHON_IMPL] if NATIVE_IMPL is None else [PYTHON_IMPL, NATIVE_IMPL]
@@ -139,7 +128,7 @@ def check(data: bytes, *, chunk_independence: bool = True) -> None:
         items = items_of(traces[0])
         if reference is None:
             reference = items
-        elif chunk_independence and not long_banner(stream, options):
+        elif chunk_independence:
             assert items == reference, f"{name} chunking differs from one chunk"
 
 
@@ -190,12 +179,7 @@ def test_regression_corpus_parsers_agree(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="known contract gap (long banner)"))
-        if p.name in KNOWN_CHUNKING_GAPS
-        else p
-        for p in REGRESSION_FILES
-    ],
+    REGRESSION_FILES,
     ids=[p.name for p in REGRESSION_FILES],
 )
 def test_regression_corpus_is_chunking_independent(path: Path) -> None:

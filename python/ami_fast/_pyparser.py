@@ -344,7 +344,9 @@ class Parser:
                 return 0
             self._banner = False
             resume = 0
-            if lf >= 0:
+            # A first line whose LF comes after byte max + 1 is too long for a banner: fed in
+            # pieces it would already have been declared too large, so it must be here too.
+            if 0 <= lf <= max_bytes + 1:
                 line = buf[: lf - 1] if lf and buf[lf - 1] == _CR else buf[:lf]
                 if b":" not in line and b"Manager" in line and b"/" in line:
                     self.version = decode(bytes(line[line.rfind(b"/") + 1 :]))

@@ -26,7 +26,7 @@ from typing import Any
 from . import parse
 from .chart import Bar, bar_chart
 from .gen_stream import chunk, generate
-from .rust_core import run_rust_core
+from .rust_core import RustCore
 
 __all__ = ["Sizes", "format_table", "main", "run", "write_chart"]
 
@@ -60,7 +60,7 @@ QUICK = Sizes(
 )
 FULL = Sizes(
     parse_messages=200_000,
-    parse_repeat=5,
+    parse_repeat=7,
     e2e_events=1_000_000,
     e2e_peer_events=100_000,
     e2e_rounds=3,
@@ -170,31 +170,22 @@ def _section(
 def _run_parse(sizes: Sizes) -> dict[str, Any]:
     stream = generate(sizes.parse_messages)
     chunks = chunk(stream.data)
-    results = [r.as_dict() for r in parse.measure(parse.cases(), chunks, repeat=sizes.parse_repeat)]
-    core: dict[str, Any] | None = None
-    core_note = "not available (needs a checkout and cargo)"
+    case_list = parse.cases()
+    core: RustCore | None = None
+    core_note = "not run"
     if sizes.rust_core:
         try:
-            core = run_rust_core(stream.data, repeat=max(10, sizes.parse_repeat * 4))
+            core = RustCore.create(stream.data)
+            core_note = "benches/parse.rs (cargo, release profile)" if core else "not available (needs cargo)"
         except Exception as exc:  # a broken Rust build must not lose the Python numbers
             core_note = f"failed: {type(exc).__name__}: {exc}"
-    else:
-        core_note = "not run"
     if core is not None:
-        core_note = "benches/parse.rs (cargo, release profile)"
-        results.insert(
-            0,
-            {
-                "parser": "rust-core",
-                "pattern": "name",
-                "messages": core["messages"],
-                "count": core["hits"],
-                "seconds": core["median_s"],
-                "best_seconds": core["best_s"],
-                "msgs_per_s": core["msgs_per_s"],
-                "mb_per_s": core["mb_per_s"],
-            },
-        )
+        case_list.insert(0, parse.ParseCase("rust-core", "name", timed=core.run))
+    try:
+        results = parse.measure(case_list, chunks, repeat=sizes.parse_repeat)
+    finally:
+        if core is not None:
+            core.close()
     return {
         "stream": {
             "messages": stream.messages,
@@ -204,7 +195,7 @@ def _run_parse(sizes: Sizes) -> dict[str, Any]:
             "mean_fields": round(stream.fields / stream.messages, 1),
             "events": stream.events,
         },
-        "results": results,
+        "results": [r.as_dict() for r in results],
         "rust_core": core_note,
     }
 

@@ -215,6 +215,9 @@ class Link:
         if not self._epoch_open:
             return
         self._epoch_open = False
+        if self.box.drops_unreported:  # report drops inside the epoch they happened in
+            self._marker("_Dropped", {"dropped": self.box.drops_unreported})
+            self.box.drops_unreported = 0
         self._marker("_ConnectionLost", {"reason": reason, "events": self.events_received})
 
     # -- connection loop --------------------------------------------------------------------

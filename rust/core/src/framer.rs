@@ -164,7 +164,9 @@ impl Scanner {
                 if self.banner_check {
                     self.banner_check = false;
                     let line = &msg[ls..le];
-                    if is_banner(line) {
+                    // Past byte max + 1 the line would already be an overflow when fed in
+                    // pieces, so it is no banner whole either (chunking-independent).
+                    if nl <= self.limits.max_message_bytes + 1 && is_banner(line) {
                         self.version = Some(banner_version(line).to_vec());
                         return Step::Skip(nl + 1);
                     }

@@ -21,4 +21,4 @@ pub use encode::{encode_action, ActionEncoder, EncodeError, EncodeErrorKind};
 pub use error::{ErrorKind, ProtocolError};
 pub use framer::{CollectSink, Framer, Sink};
 pub use limits::Limits;
-pub use message::{Field, MessageView, OwnedMessage, Span};
+pub use message::{Field, Line, MessageView, OwnedMessage, Span, NO_COLON};

@@ -1,8 +1,5 @@
-//! A framed message: its own bytes, plus spans found when they are asked for.
-//!
-//! Framing only finds where a message ends and what its first field is (kind and name).
-//! The field table is built from the bytes on demand ([`FieldTable::parse`]), so a
-//! consumer that reads only the name never pays for it.
+//! A framed message: its own bytes plus the [`Line`] table the framer recorded while it
+//! looked for the message's end (so nobody scans the bytes a second time).
 
 use crate::classify::{is_action_id_key, Kind};
 use crate::fields::value_start;
@@ -65,6 +62,29 @@ impl Field {
     }
 }
 
+/// `Line::colon` of a line without a colon.
+pub const NO_COLON: u32 = u32::MAX;
+
+/// One non-empty line of a message's field lines, as the framer saw it: its LF is at `nl`
+/// and its first colon at `colon` ([`NO_COLON`] when there is none). It starts just after
+/// the previous line's LF (the first line at 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub nl: u32,
+    pub colon: u32,
+}
+
+impl Line {
+    #[inline]
+    #[must_use]
+    pub fn new(nl: usize, colon: Option<usize>) -> Self {
+        Self {
+            nl: nl as u32,
+            colon: colon.map_or(NO_COLON, |c| c as u32),
+        }
+    }
+}
+
 /// Every field and colon-less line of a message's field lines.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FieldTable {
@@ -112,6 +132,39 @@ impl FieldTable {
         table
     }
 
+    /// The same table from the framer's line records.
+    #[must_use]
+    pub fn from_lines(raw: &[u8], lines: &[Line]) -> Self {
+        let mut table = Self {
+            fields: Vec::with_capacity(lines.len()),
+            ..Self::default()
+        };
+        let mut start = 0usize;
+        for line in lines {
+            let nl = line.nl as usize;
+            let le = if nl > start && raw[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
+            if line.colon == NO_COLON {
+                table.extra.push(Span::new(start, le));
+            } else {
+                let c = line.colon as usize;
+                if table.action_id.is_none() && is_action_id_key(&raw[start..c]) {
+                    table.action_id = Some(table.fields.len() as u32);
+                }
+                table.fields.push(Field {
+                    start: start as u32,
+                    colon: line.colon,
+                    end: le as u32,
+                });
+            }
+            start = nl + 1;
+        }
+        table
+    }
+
     #[must_use]
     pub fn action_id<'a>(&self, raw: &'a [u8]) -> Option<&'a [u8]> {
         self.action_id.map(|i| self.fields[i as usize].value(raw))
@@ -131,6 +184,8 @@ pub struct MessageView<'a> {
     /// `raw[..head]` are the field lines: for an ordinary message everything before the
     /// terminating empty line, for a legacy Follows message its header lines.
     pub head: usize,
+    /// The lines of `raw[..head]`, in order.
+    pub lines: &'a [Line],
     /// Legacy command output (body before the end marker, one trailing LF removed).
     pub output: Option<Span>,
 }
@@ -141,10 +196,12 @@ impl<'a> MessageView<'a> {
         self.name.map(|s| s.slice(self.raw))
     }
 
-    /// The fields, parsed now.
+    /// The fields, from the recorded lines.
     #[must_use]
     pub fn table(&self) -> FieldTable {
-        FieldTable::parse(self.raw, self.head)
+        let table = FieldTable::from_lines(self.raw, self.lines);
+        debug_assert_eq!(table, FieldTable::parse(self.raw, self.head));
+        table
     }
 
     #[must_use]

@@ -55,59 +55,104 @@ pub fn scan_line(hay: &[u8], from: usize) -> Option<(usize, Option<usize>)> {
 }
 
 /// The end of an ordinary message whose first line's LF is at `hay[from]`: the first LF
-/// at or after `from` followed by an empty line (`\n` or `\r\n`).
+/// at or after `from` followed by an empty line (`\n` or `\r\n`). On the way it pushes a
+/// [`Line`] for every non-empty line after the first onto `out`, so the fields are split in
+/// the same pass that frames the message.
 ///
-/// Returns `(size, end, lines)`: the message bytes through that LF, the end of the empty
-/// line, and the number of LFs in `hay[from..size]` (its non-empty lines). `None` when the
-/// end is not (or not certainly) within `hay`.
+/// Returns `(size, end)`: the message bytes through that LF and the end of the empty line.
+/// `None` when the end is not (or not certainly) within `hay`, or the message would have
+/// `size > max_size` or more than `max_lines` lines in `out`; then `out` holds an unspecified
+/// prefix of the lines and the caller truncates it.
 #[inline]
-#[must_use]
-pub fn find_end(hay: &[u8], from: usize) -> Option<(usize, usize, usize)> {
-    let mut lines = 0usize;
-    let mut i = from;
+pub fn find_end_lines(
+    hay: &[u8],
+    from: usize,
+    max_size: usize,
+    max_lines: usize,
+    out: &mut Vec<Line>,
+) -> Option<(usize, usize)> {
+    /// One line ending at `nl`: record it, then look for the empty line after it.
+    /// `Err(None)`: give up; `Err(Some(..))`: the message ends; `Ok`: go on.
+    #[inline(always)]
+    fn line(
+        hay: &[u8],
+        nl: usize,
+        colon: u32,
+        max_size: usize,
+        max_lines: usize,
+        out: &mut Vec<Line>,
+    ) -> Result<(), Option<(usize, usize)>> {
+        if nl >= max_size || out.len() >= max_lines {
+            return Err(None);
+        }
+        out.push(Line {
+            nl: nl as u32,
+            colon,
+        });
+        match hay.get(nl + 1) {
+            Some(b'\n') => Err(Some((nl + 1, nl + 2))),
+            Some(b'\r') => match hay.get(nl + 2) {
+                Some(b'\n') => Err(Some((nl + 1, nl + 3))),
+                Some(_) => Ok(()),
+                None => Err(None),
+            },
+            Some(_) => Ok(()),
+            None => Err(None),
+        }
+    }
+
+    let mut i = from + 1;
+    // The first colon of the line being scanned, once seen.
+    let mut colon = NO_COLON;
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
         };
-        // SAFETY: SSE2 is part of the x86_64 baseline; the three loads read
-        // hay[i..i + 18], which the loop condition keeps in bounds.
+        // SAFETY: SSE2 is part of the x86_64 baseline; each load reads hay[i..i + 16],
+        // which the loop condition keeps in bounds.
         unsafe {
             let lf = _mm_set1_epi8(b'\n' as i8);
-            let cr = _mm_set1_epi8(b'\r' as i8);
-            while i + 18 <= hay.len() {
-                let p = hay.as_ptr().add(i);
-                let here = _mm_loadu_si128(p.cast::<__m128i>());
-                let lf0 = _mm_movemask_epi8(_mm_cmpeq_epi8(here, lf)) as u32;
-                if lf0 != 0 {
-                    let next = _mm_loadu_si128(p.add(1).cast::<__m128i>());
-                    let after = _mm_loadu_si128(p.add(2).cast::<__m128i>());
-                    let lf1 = _mm_movemask_epi8(_mm_cmpeq_epi8(next, lf)) as u32;
-                    let cr1 = _mm_movemask_epi8(_mm_cmpeq_epi8(next, cr)) as u32;
-                    let lf2 = _mm_movemask_epi8(_mm_cmpeq_epi8(after, lf)) as u32;
-                    let hit = lf0 & (lf1 | (cr1 & lf2));
-                    if hit != 0 {
-                        let at = hit.trailing_zeros();
-                        lines += (lf0 & ((2u32 << at) - 1)).count_ones() as usize;
-                        let j = i + at as usize;
-                        let end = if hay[j + 1] == b'\n' { j + 2 } else { j + 3 };
-                        return Some((j + 1, end, lines));
+            let co = _mm_set1_epi8(b':' as i8);
+            while i + 16 <= hay.len() {
+                let v = _mm_loadu_si128(hay.as_ptr().add(i).cast::<__m128i>());
+                let mut lfs = _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)) as u32;
+                // Only colons of the current line or later ones: bits before the line's
+                // start are cleared as lines end.
+                let mut cos = _mm_movemask_epi8(_mm_cmpeq_epi8(v, co)) as u32;
+                while lfs != 0 {
+                    let at = lfs.trailing_zeros();
+                    if colon == NO_COLON {
+                        let before = cos & ((1u32 << at) - 1);
+                        if before != 0 {
+                            colon = (i + before.trailing_zeros() as usize) as u32;
+                        }
                     }
-                    lines += lf0.count_ones() as usize;
+                    if let Err(done) = line(hay, i + at as usize, colon, max_size, max_lines, out)
+                    {
+                        return done;
+                    }
+                    colon = NO_COLON;
+                    cos &= !((2u32 << at) - 1);
+                    lfs &= lfs - 1;
+                }
+                if colon == NO_COLON && cos != 0 {
+                    colon = (i + cos.trailing_zeros() as usize) as u32;
                 }
                 i += 16;
             }
         }
     }
     while i < hay.len() {
-        if hay[i] == b'\n' {
-            lines += 1;
-            match (hay.get(i + 1), hay.get(i + 2)) {
-                (Some(b'\n'), _) => return Some((i + 1, i + 2, lines)),
-                (Some(b'\r'), Some(b'\n')) => return Some((i + 1, i + 3, lines)),
-                (None, _) | (Some(b'\r'), None) => return None,
-                _ => {}
+        match hay[i] {
+            b'\n' => {
+                if let Err(done) = line(hay, i, colon, max_size, max_lines, out) {
+                    return done;
+                }
+                colon = NO_COLON;
             }
+            b':' if colon == NO_COLON => colon = i as u32,
+            _ => {}
         }
         i += 1;
     }
@@ -116,15 +161,20 @@ pub fn find_end(hay: &[u8], from: usize) -> Option<(usize, usize, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{find_end, scan_line};
+    use super::{find_end_lines, scan_line};
+    use crate::message::Line;
 
-    fn reference_end(hay: &[u8], from: usize) -> Option<(usize, usize, usize)> {
-        let mut lines = 0;
-        for j in from..hay.len() {
+    /// `(size, end, lines after the first)` by a byte-by-byte search.
+    fn reference_end(hay: &[u8], from: usize) -> Option<(usize, usize, Vec<Line>)> {
+        let mut lines = Vec::new();
+        let mut start = from + 1;
+        for j in from + 1..hay.len() {
             if hay[j] != b'\n' {
                 continue;
             }
-            lines += 1;
+            let colon = hay[start..j].iter().position(|&b| b == b':');
+            lines.push(Line::new(j, colon.map(|c| start + c)));
+            start = j + 1;
             match (hay.get(j + 1), hay.get(j + 2)) {
                 (Some(b'\n'), _) => return Some((j + 1, j + 2, lines)),
                 (Some(b'\r'), Some(b'\n')) => return Some((j + 1, j + 3, lines)),
@@ -136,17 +186,29 @@ mod tests {
     }
 
     #[test]
-    fn find_end_matches_a_plain_search() {
+    fn find_end_lines_matches_a_plain_search() {
         let hay =
             b"Event: A\r\nK: v\r\nLong line of text with no end in sight at all\n\r\r\nx\n\r\n\
-Event: B\nK: v\n\nEvent: C\r\n\r";
+Event: B\nK: v:w\n\nEvent: C\r\nA:b:c:d:e:f:g:h:i:j:k:l:m:n:o:p:q:r\r\n::\n:\n\n\r";
         for len in 0..=hay.len() {
             for from in 0..len {
-                if hay[from] == b'\n' {
+                if hay[from] != b'\n' {
+                    continue;
+                }
+                let mut out = Vec::new();
+                let got = find_end_lines(&hay[..len], from, usize::MAX, usize::MAX, &mut out);
+                let want = reference_end(&hay[..len], from);
+                assert_eq!(got, want.as_ref().map(|w| (w.0, w.1)), "{len} {from}");
+                if let Some(w) = want {
+                    assert_eq!(out, w.2, "{len} {from}");
+                    // The limits: one byte or one line fewer makes it give up.
+                    let mut o = Vec::new();
+                    assert_eq!(find_end_lines(&hay[..len], from, w.0 - 1, usize::MAX, &mut o), None);
+                    assert_eq!(find_end_lines(&hay[..len], from, w.0, w.2.len(), &mut o), got);
+                    let mut o = Vec::new();
                     assert_eq!(
-                        find_end(&hay[..len], from),
-                        reference_end(&hay[..len], from),
-                        "{len} {from}"
+                        find_end_lines(&hay[..len], from, usize::MAX, w.2.len() - 1, &mut o),
+                        None
                     );
                 }
             }
