@@ -25,16 +25,6 @@ struct KeyTable {
 
 static TABLE: PyOnceLock<KeyTable> = PyOnceLock::new();
 
-/// FNV-1a over every byte: used by the per-parser name cache.
-#[inline]
-pub fn hash(bytes: &[u8]) -> usize {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in bytes {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-    }
-    h as usize
-}
-
 /// A cheap hash from the length and three sampled bytes: known keys differ there, and
 /// probing sorts out the rest. Much cheaper than hashing every byte of every key.
 #[inline]
@@ -74,7 +64,7 @@ fn build(py: Python<'_>) -> KeyTable {
 /// Equality of two short slices of the same length without a `memcmp` call: word loads,
 /// the last one overlapping.
 #[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
     if n >= 8 {

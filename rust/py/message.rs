@@ -1,8 +1,6 @@
 //! Lazy, frozen message objects: each owns a copy of its own bytes (a `bytes` object, so
-//! `raw` is free). The field table is parsed from those bytes on first use and kept;
-//! `str` objects are created only when read.
-
-use std::collections::HashMap;
+//! `raw` is free) and the line table the framer recorded while framing it; `str` objects
+//! are created only when read.
 
 use pyo3::exceptions::PyKeyError;
 use pyo3::ffi;
@@ -11,28 +9,31 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyString, PyTuple, PyType};
 use pyo3::{intern, IntoPyObjectExt};
 
-use std::sync::OnceLock;
-
-use ami_fast_core::message::FieldTable;
-use ami_fast_core::{Field, Kind, MessageView, Span};
+use ami_fast_core::classify::is_action_id_key;
+use ami_fast_core::{Kind, MessageView, Span};
 
 use super::keys::key_str;
+use super::lines::{Lines, Pos};
 use super::names::NameCache;
+use super::pairs::Lease;
 use super::strings::{new_str, str_bytes};
-use super::values::Lease;
 
 /// Base class of every parsed message (`kind` "action" and "unknown" use it directly).
 #[pyclass(frozen, subclass, module = "ami_fast._native", name = "Message")]
 pub struct Message {
+    /// Struct members (`get` on `Py` fields of a frozen class): Python reads them straight
+    /// from the object, without calling into Rust.
+    #[pyo3(get)]
     raw: Py<PyBytes>,
-    name: Option<Py<PyString>>,
-    /// `raw[..head]` are the field lines.
-    head: u32,
+    /// A `str`, or `None` for kind "unknown".
+    #[pyo3(get)]
+    name: Py<PyAny>,
+    lines: Lines,
+    /// How many of the lines are fields.
+    fields: u32,
     /// Legacy `Response: Follows` body.
     output: Option<Span>,
     kind: Kind,
-    /// Parsed on first use (a consumer of `name` alone never pays for it).
-    table: OnceLock<FieldTable>,
 }
 
 /// `Event: ...` messages.
@@ -47,16 +48,21 @@ pub struct Response;
 #[inline]
 pub fn build(py: Python<'_>, view: &MessageView<'_>, names: &mut NameCache) -> PyResult<Py<PyAny>> {
     let name = match view.name() {
-        Some(bytes) => Some(names.get(py, bytes)?),
-        None => None,
+        Some(bytes) => names.get(py, bytes)?.into_any(),
+        None => py.None(),
     };
+    let extra = view
+        .lines
+        .iter()
+        .filter(|l| l.colon == ami_fast_core::NO_COLON)
+        .count();
     let base = Message {
         raw: PyBytes::new(py, view.raw).unbind(),
         name,
-        head: view.head as u32,
+        lines: Lines::new(view.lines, view.head),
+        fields: (view.lines.len() - extra) as u32,
         output: view.output,
         kind: view.kind,
-        table: OnceLock::new(),
     };
     Ok(match view.kind {
         Kind::Event => Py::new(py, PyClassInitializer::from(base).add_subclass(Event))?.into_any(),
@@ -85,27 +91,16 @@ impl Message {
         self.raw.bind(py).as_bytes()
     }
 
-    /// The field table, parsed now if this is its first use.
+    /// Every field, in order.
     #[inline]
-    fn table(&self, py: Python<'_>) -> &FieldTable {
-        self.table
-            .get_or_init(|| FieldTable::parse(self.raw_bytes(py), self.head as usize))
-    }
-
-    #[inline]
-    fn fields(&self, py: Python<'_>) -> &[Field] {
-        &self.table(py).fields
+    fn fields<'a>(&'a self, py: Python<'a>) -> impl Iterator<Item = Pos> + 'a {
+        self.lines.fields(self.raw_bytes(py))
     }
 
     /// Fields whose key equals `key`, ASCII case-insensitively.
-    fn matching<'a>(
-        &'a self,
-        py: Python<'a>,
-        key: &'a [u8],
-    ) -> impl Iterator<Item = &'a Field> + 'a {
+    fn matching<'a>(&'a self, py: Python<'a>, key: &'a [u8]) -> impl Iterator<Item = Pos> + 'a {
         let raw = self.raw_bytes(py);
         self.fields(py)
-            .iter()
             .filter(move |f| f.key(raw).eq_ignore_ascii_case(key))
     }
 
@@ -130,65 +125,33 @@ impl Message {
         Ok(list)
     }
 
+    /// The value of the first `ActionID` field.
+    fn action_id_bytes<'a>(&'a self, py: Python<'a>) -> Option<&'a [u8]> {
+        let raw = self.raw_bytes(py);
+        self.fields(py)
+            .find(|f| is_action_id_key(f.key(raw)))
+            .map(|f| f.value(raw))
+    }
+
     /// A list of `n` items made by `item(i)`, built with the raw list API (hot path).
     fn list_of<'py>(
         py: Python<'py>,
         n: usize,
-        mut item: impl FnMut(usize) -> PyResult<Bound<'py, PyAny>>,
+        items: impl Iterator<Item = PyResult<Bound<'py, PyAny>>>,
     ) -> PyResult<Bound<'py, PyList>> {
         // SAFETY: the list is filled slot by slot before it is returned; on error it is
-        // dropped with its NULL slots, which list deallocation tolerates.
+        // dropped with its NULL slots, which list deallocation tolerates. `items` yields
+        // exactly `n` items (checked below in debug builds).
         unsafe {
             let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))?;
-            for i in 0..n {
-                let value = item(i)?;
-                ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, value.into_ptr());
+            let mut i = 0;
+            for item in items.take(n) {
+                ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item?.into_ptr());
+                i += 1;
             }
+            debug_assert_eq!(i, n);
             Ok(list.cast_into_unchecked())
         }
-    }
-
-    fn pair<'py>(
-        py: Python<'py>,
-        a: Bound<'py, PyString>,
-        b: Bound<'py, PyString>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        // SAFETY: a fresh 2-tuple whose two slots are set right away (references stolen).
-        unsafe {
-            let tuple = Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(2))?;
-            ffi::PyTuple_SET_ITEM(tuple.as_ptr(), 0, a.into_ptr());
-            ffi::PyTuple_SET_ITEM(tuple.as_ptr(), 1, b.into_ptr());
-            Ok(tuple)
-        }
-    }
-
-    /// Field indices grouped by key (ASCII case-insensitive), groups in first-seen order.
-    fn groups(&self, py: Python<'_>, raw: &[u8]) -> Vec<Vec<u32>> {
-        let mut groups: Vec<Vec<u32>> = Vec::new();
-        if self.fields(py).len() <= 24 {
-            for (i, f) in self.fields(py).iter().enumerate() {
-                let key = f.key(raw);
-                match groups.iter_mut().find(|g| {
-                    self.fields(py)[g[0] as usize]
-                        .key(raw)
-                        .eq_ignore_ascii_case(key)
-                }) {
-                    Some(g) => g.push(i as u32),
-                    None => groups.push(vec![i as u32]),
-                }
-            }
-        } else {
-            let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-            for (i, f) in self.fields(py).iter().enumerate() {
-                let folded = f.key(raw).to_ascii_lowercase();
-                let g = *index.entry(folded).or_insert_with(|| {
-                    groups.push(Vec::new());
-                    groups.len() - 1
-                });
-                groups[g].push(i as u32);
-            }
-        }
-        groups
     }
 
     fn class_name(slf: &Bound<'_, Self>) -> PyResult<String> {
@@ -228,31 +191,17 @@ impl Message {
         }
     }
 
-    #[getter]
-    fn name<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyString>> {
-        self.name.as_ref().map(|n| n.bind(py).clone())
-    }
-
     #[getter(action_id)]
     fn action_id_attr<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
-        match self.table(py).action_id(self.raw_bytes(py)) {
-            Some(id) => Ok(Some(new_str(py, id)?)),
-            None => Ok(None),
-        }
-    }
-
-    #[getter]
-    fn raw<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        self.raw.bind(py).clone()
+        self.action_id_bytes(py).map(|id| new_str(py, id)).transpose()
     }
 
     #[getter]
     fn extra_lines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
-        let extra = &self.table(py).extra;
-        Self::list_of(py, extra.len(), |i| {
-            Ok(new_str(py, extra[i].slice(raw))?.into_any())
-        })
+        let n = self.lines.len() - self.fields as usize;
+        let extra = self.lines.iter(raw).filter(|p| !p.is_field());
+        Self::list_of(py, n, extra.map(|p| Ok(new_str(py, p.line(raw))?.into_any())))
     }
 
     fn get_action_id<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
@@ -302,24 +251,43 @@ impl Message {
         Ok(dict)
     }
 
+    /// Grouped case-insensitively under the first spelling: `str` once, `list` repeated.
     fn get_fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let raw = self.raw_bytes(py);
-        let fields = self.fields(py);
+        let fields: Vec<Pos> = self.fields(py).collect();
+        // `group[i]`: the first field with field i's key; `count[g]`: the group's size.
+        let mut group = vec![0u32; fields.len()];
+        let mut count = vec![0u32; fields.len()];
+        for (i, f) in fields.iter().enumerate() {
+            let key = f.key(raw);
+            let g = (0..i)
+                .find(|&j| group[j] as usize == j && fields[j].key(raw).eq_ignore_ascii_case(key))
+                .unwrap_or(i);
+            group[i] = g as u32;
+            count[g] += 1;
+        }
         let dict = PyDict::new(py);
-        let mut values = Lease::take();
-        for group in self.groups(py, raw) {
-            let first = fields[group[0] as usize];
-            let key = key_str(py, first.key(raw))?;
-            if group.len() == 1 {
-                dict.set_item(key, values.value(py, first.value(raw))?)?;
-            } else {
-                let list = Self::list_of(py, group.len(), |i| {
-                    Ok(values
-                        .value(py, fields[group[i] as usize].value(raw))?
-                        .into_any())
-                })?;
-                dict.set_item(key, list)?;
+        let mut pairs = Lease::take();
+        for (i, f) in fields.iter().enumerate() {
+            if group[i] as usize != i {
+                continue;
             }
+            let pair = pairs.pair(py, raw, *f)?;
+            if count[i] == 1 {
+                dict.set_item(pair.get_borrowed_item(0)?, pair.get_borrowed_item(1)?)?;
+                continue;
+            }
+            let members = fields
+                .iter()
+                .enumerate()
+                .skip(i)
+                .filter(|&(j, _)| group[j] as usize == i);
+            let list = Self::list_of(
+                py,
+                count[i] as usize,
+                members.map(|(_, m)| Ok(pairs.pair(py, raw, *m)?.get_item(1)?)),
+            )?;
+            dict.set_item(pair.get_borrowed_item(0)?, list)?;
         }
         Ok(dict)
     }
@@ -330,23 +298,15 @@ impl Message {
 
     fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
-        let fields = self.fields(py);
-        let mut values = Lease::take();
-        Self::list_of(py, fields.len(), |i| {
-            let f = fields[i];
-            Self::pair(
-                py,
-                key_str(py, f.key(raw))?,
-                values.value(py, f.value(raw))?,
-            )
-        })
+        let mut pairs = Lease::take();
+        let items = self.fields(py).map(|f| Ok(pairs.pair(py, raw, f)?.into_any()));
+        Self::list_of(py, self.fields as usize, items)
     }
 
     fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
-        Self::list_of(py, self.fields(py).len(), |i| {
-            Ok(key_str(py, self.fields(py)[i].key(raw))?.into_any())
-        })
+        let keys = self.fields(py).map(|f| Ok(key_str(py, f.key(raw))?.into_any()));
+        Self::list_of(py, self.fields as usize, keys)
     }
 
     #[pyo3(signature = (key, default=None))]
@@ -382,23 +342,23 @@ impl Message {
         Ok(found)
     }
 
-    fn __len__(&self, py: Python<'_>) -> usize {
-        self.fields(py).len()
+    fn __len__(&self) -> usize {
+        self.fields as usize
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let py = slf.py();
         let this = slf.get();
         let mut text = format!("<{}", Self::class_name(slf)?);
-        if let Some(name) = &this.name {
+        if let Ok(name) = this.name.bind(py).cast::<PyString>() {
             text.push(' ');
-            text.push_str(&name.bind(py).to_string_lossy());
+            text.push_str(&name.to_string_lossy());
         }
         if let Some(id) = this.action_id_attr(py)? {
             text.push_str(" ActionID=");
             text.push_str(&id.to_string_lossy());
         }
-        text.push_str(&format!(" fields={}>", this.fields(py).len()));
+        text.push_str(&format!(" fields={}>", this.fields));
         Ok(text)
     }
 
@@ -461,8 +421,8 @@ fn abc_message(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
 
 #[pymethods]
 impl Event {
-    fn get_name<'py>(slf: &Bound<'py, Self>) -> Option<Bound<'py, PyString>> {
-        slf.as_super().get().name(slf.py())
+    fn get_name<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyAny> {
+        slf.as_super().get().name.bind(slf.py()).clone()
     }
 }
 

@@ -3,8 +3,9 @@
 pub mod encode;
 pub mod errors;
 pub mod keys;
+pub mod lines;
 pub mod message;
 pub mod names;
+pub mod pairs;
 pub mod parser;
 pub mod strings;
-pub mod values;

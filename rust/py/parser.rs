@@ -1,6 +1,7 @@
 //! `Parser`: one native call per chunk, every complete message (or error) returned in order.
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString};
 
@@ -17,13 +18,15 @@ pub struct Parser {
     /// allocator guarantees for the object itself.
     framer: Box<Framer>,
     names: NameCache,
+    /// The items of the list being built (kept for its capacity).
+    out: Vec<Py<PyAny>>,
 }
 
 /// Turns framer output into Python objects; the first Python error stops the building.
 struct PySink<'py, 'a> {
     py: Python<'py>,
     names: &'a mut NameCache,
-    out: Vec<Py<PyAny>>,
+    out: &'a mut Vec<Py<PyAny>>,
     failed: Option<PyErr>,
 }
 
@@ -75,17 +78,28 @@ impl Parser {
         py: Python<'py>,
         f: impl FnOnce(&mut Framer, &mut PySink<'py, '_>),
     ) -> PyResult<Bound<'py, PyList>> {
+        self.out.clear();
         let mut sink = PySink {
             py,
             names: &mut self.names,
-            out: Vec::new(),
+            out: &mut self.out,
             failed: None,
         };
         f(&mut self.framer, &mut sink);
         if let Some(err) = sink.failed {
+            self.out.clear();
             return Err(err);
         }
-        PyList::new(py, sink.out)
+        let n = self.out.len();
+        // SAFETY: a new list of exactly `n` slots, each set once from the drained items
+        // (references moved into the list).
+        unsafe {
+            let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))?;
+            for (i, item) in self.out.drain(..).enumerate() {
+                ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr());
+            }
+            Ok(list.cast_into_unchecked())
+        }
     }
 }
 
@@ -111,6 +125,7 @@ impl Parser {
         Ok(Self {
             framer: Box::new(Framer::new(limits, strict)),
             names: NameCache::default(),
+            out: Vec::new(),
         })
     }
 

@@ -44,6 +44,7 @@ class NatsUnavailableError(ConnectionError):
 def _import_nats() -> Any:
     try:
         import nats
+        import nats.aio.client
     except ImportError:
         raise ImportError("the bridge needs nats-py: pip install 'ami-fast[nats]'") from None
     return nats
@@ -77,25 +78,33 @@ class Bridge:
         nats = _import_nats()
         cfg = self.config
         opts = cfg.bridge
+        # nats-py retries a first connection forever when reconnects are unlimited: bound it.
+        nc = nats.aio.client.Client()
         try:
-            self.nc = await nats.connect(
-                cfg.nats.url,
-                name=f"ami-fast-bridge {self.owner}",
-                connect_timeout=cfg.nats.connect_timeout,
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                disconnected_cb=self._nats_down,
-                reconnected_cb=self._nats_up,
-                error_cb=self._nats_error,
-                # Our subjects are built from checked server ids and sanitised event names.
-                skip_subject_validation=True,
-                **self._nats_options,
+            await asyncio.wait_for(
+                nc.connect(
+                    cfg.nats.url,
+                    name=f"ami-fast-bridge {self.owner}",
+                    connect_timeout=cfg.nats.connect_timeout,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    disconnected_cb=self._nats_down,
+                    reconnected_cb=self._nats_up,
+                    error_cb=self._nats_error,
+                    # Our subjects are built from checked server ids and sanitised event names.
+                    skip_subject_validation=True,
+                    **self._nats_options,
+                ),
+                cfg.nats.connect_timeout * 2,
             )
         except Exception as exc:
-            raise NatsUnavailableError(
-                f"cannot connect to NATS at {_redact(cfg.nats.url)}: {exc or type(exc).__name__}"
-            ) from None
+            with contextlib.suppress(Exception):
+                await nc.close()
+            last = nc.last_error if isinstance(exc, asyncio.TimeoutError) else exc
+            text = str(last or "") or ("timed out" if last is None else type(last).__name__)
+            raise NatsUnavailableError(f"cannot connect to NATS at {_redact(cfg.nats.url)}: {text}") from None
+        self.nc = nc
         try:
             self.js = self.nc.jetstream()
             await self._ensure_stream()

@@ -12,8 +12,8 @@ use crate::error::{ErrorKind, ProtocolError};
 use crate::fields::{find_colon, value_start};
 use crate::follows::{EndFinder, MAX_END_LEN};
 use crate::limits::Limits;
-use crate::message::{Field, MessageView, Span};
-use crate::scan::{find_end, scan_line};
+use crate::message::{Field, Line, MessageView, Span};
+use crate::scan::{find_end_lines, scan_line};
 
 /// Receives the framer's output, in stream order.
 pub trait Sink {
@@ -76,6 +76,8 @@ struct Scanner {
     first: Option<Field>,
     /// Where the field lines end, once the message is complete.
     head: usize,
+    /// The field lines seen so far (reused from message to message).
+    spans: Vec<Line>,
     issue: Option<Issue>,
 }
 
@@ -113,6 +115,7 @@ impl Scanner {
             kind: Kind::Unknown,
             first: None,
             head: 0,
+            spans: Vec::with_capacity(64),
             issue: None,
         }
     }
@@ -126,6 +129,7 @@ impl Scanner {
         self.kind = Kind::Unknown;
         self.first = None;
         self.head = 0;
+        self.spans.clear();
         self.issue = None;
     }
 
@@ -147,14 +151,15 @@ impl Scanner {
             }
             let ls = self.line_start;
             if self.lines == 1 && !self.strict && self.first.is_some() {
-                // Fast path: past the first line of an ordinary message, jump straight to
-                // its end; the field lines are parsed later, and only if someone asks.
-                if let Some((size, end, lines)) = find_end(msg, ls - 1) {
-                    if size <= max && lines <= self.limits.max_fields {
-                        self.head = size;
-                        return Step::Done { end, output: None };
-                    }
+                // Fast path: past the first line of an ordinary message, one pass finds its
+                // end and splits its lines; the line-by-line path below handles the rest.
+                if let Some((size, end)) =
+                    find_end_lines(msg, ls - 1, max, self.limits.max_fields, &mut self.spans)
+                {
+                    self.head = size;
+                    return Step::Done { end, output: None };
                 }
+                self.spans.truncate(1);
             }
             let Some((nl, colon)) = scan_line(msg, ls) else {
                 return self.partial(msg);
@@ -177,7 +182,7 @@ impl Scanner {
                 if is_follows_line(&msg[ls..le]) {
                     // Legacy command output: its own limit, no field limit.
                     self.lines = 1;
-                    self.line(msg, ls, le, cr);
+                    self.line(msg, ls, nl, cr);
                     self.follows = Follows::Body {
                         second: nl + 1,
                         search: nl + 1,
@@ -222,21 +227,24 @@ impl Scanner {
                 };
             }
             self.lines += 1;
-            self.record(msg, ls, le, cr, colon.filter(|&c| c < le));
+            self.record(msg, ls, nl, cr, colon.filter(|&c| c < le));
             self.line_start = nl + 1;
         }
     }
 
-    /// Records one non-empty line `msg[ls..le]` (`cr`: it ended in CRLF).
-    fn line(&mut self, msg: &[u8], ls: usize, le: usize, cr: bool) {
+    /// Records one non-empty line `msg[ls..nl]` (`cr`: it ended in CRLF).
+    fn line(&mut self, msg: &[u8], ls: usize, nl: usize, cr: bool) {
+        let le = if cr { nl - 1 } else { nl };
         let colon = find_colon(&msg[ls..le]).map(|c| ls + c);
-        self.record(msg, ls, le, cr, colon);
+        self.record(msg, ls, nl, cr, colon);
     }
 
-    /// Records one non-empty line `msg[ls..le]` whose first colon is at `colon`: only the
-    /// first field (kind, name) and strict-mode problems matter while framing.
+    /// Records one non-empty line `msg[ls..nl]` whose first colon is at `colon`: its span,
+    /// the first field (kind, name) and strict-mode problems.
     #[inline]
-    fn record(&mut self, msg: &[u8], ls: usize, le: usize, cr: bool, colon: Option<usize>) {
+    fn record(&mut self, msg: &[u8], ls: usize, nl: usize, cr: bool, colon: Option<usize>) {
+        self.spans.push(Line::new(nl, colon));
+        let le = if cr { nl - 1 } else { nl };
         match colon {
             Some(colon) => {
                 if self.first.is_none() {
@@ -318,7 +326,7 @@ impl Scanner {
             if !find_colon(line).is_some_and(|c| is_follows_header_key(&line[..c])) {
                 break;
             }
-            self.line(msg, body, le, cr);
+            self.line(msg, body, nl, cr);
             body = nl + 1;
         }
         self.head = body;
@@ -667,6 +675,7 @@ fn emit<S: Sink>(scanner: &Scanner, raw: &[u8], offset: u64, output: Option<Span
         kind: scanner.kind,
         name,
         head: scanner.head,
+        lines: &scanner.spans,
         output,
     };
     match scanner.issue {

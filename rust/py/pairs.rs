@@ -1,0 +1,120 @@
+//! `(key, value)` tuples for `items()` and `get_fields()`, with a small process-wide cache
+//! for short field lines, which repeat from message to message (`Privilege: call,all`,
+//! `ChannelStateDesc: Up`, `Language: en`...): a hit is one shared tuple instead of a new
+//! tuple and a new value `str` (and their later deallocation).
+//!
+//! Messages outlive the `feed()` that made them and may be read from any thread, so the
+//! cache cannot belong to a parser without every message holding a reference to it. It is
+//! locked once per bulk read, never per value, and only with `try_lock`: a contended or
+//! re-entered cache is simply skipped, so it can never block or deadlock.
+
+use std::sync::{Mutex, MutexGuard};
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use super::keys::{key_str, same_bytes};
+use super::lines::Pos;
+use super::strings::new_str;
+
+const SLOTS: usize = 2048;
+/// Longer lines hold mostly unique values (channel names, IDs): caching them would churn.
+const MAX_LINE: usize = 32;
+
+struct Slot {
+    len: u8,
+    bytes: [u8; MAX_LINE],
+    pair: Option<Py<PyTuple>>,
+}
+
+pub struct PairCache {
+    slots: Box<[Slot]>,
+}
+
+static CACHE: Mutex<Option<PairCache>> = Mutex::new(None);
+
+/// A hash of 1..=32 bytes from the length and up to three (overlapping) words.
+#[inline(always)]
+fn hash(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+    let x = if n >= 16 {
+        word(0) ^ word(n - 8).rotate_left(23) ^ word(n / 2 - 4).rotate_left(41)
+    } else if n >= 8 {
+        word(0) ^ word(n - 8).rotate_left(23)
+    } else {
+        let mut w = [0u8; 8];
+        w[..n].copy_from_slice(bytes);
+        u64::from_le_bytes(w)
+    };
+    ((x ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 53) as usize % SLOTS
+}
+
+/// A new `(key, value)` tuple for the field at `pos`.
+#[inline]
+fn new_pair<'py>(py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
+    let key = key_str(py, pos.key(raw))?;
+    let value = new_str(py, pos.value(raw))?;
+    // SAFETY: a fresh 2-tuple whose two slots are set right away (references stolen).
+    unsafe {
+        let tuple = Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(2))?;
+        ffi::PyTuple_SET_ITEM(tuple.as_ptr(), 0, key.into_ptr());
+        ffi::PyTuple_SET_ITEM(tuple.as_ptr(), 1, value.into_ptr());
+        Ok(tuple.cast_into_unchecked())
+    }
+}
+
+impl PairCache {
+    #[inline]
+    fn pair<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
+        let line = pos.line(raw);
+        if line.len() > MAX_LINE {
+            return new_pair(py, raw, pos);
+        }
+        let slot = &mut self.slots[hash(line)];
+        if let Some(pair) = &slot.pair {
+            if usize::from(slot.len) == line.len() && same_bytes(&slot.bytes[..line.len()], line) {
+                return Ok(pair.bind(py).clone());
+            }
+        }
+        let pair = new_pair(py, raw, pos)?;
+        slot.len = line.len() as u8;
+        slot.bytes[..line.len()].copy_from_slice(line);
+        slot.pair = Some(pair.clone().unbind());
+        Ok(pair)
+    }
+}
+
+/// The cache while the guard lives; `None` when another reader holds it.
+pub struct Lease(Option<MutexGuard<'static, Option<PairCache>>>);
+
+impl Lease {
+    #[inline]
+    pub fn take() -> Self {
+        let mut guard = CACHE.try_lock().ok();
+        if let Some(cache) = guard.as_deref_mut() {
+            if cache.is_none() {
+                *cache = Some(PairCache {
+                    slots: (0..SLOTS)
+                        .map(|_| Slot {
+                            len: 0,
+                            bytes: [0; MAX_LINE],
+                            pair: None,
+                        })
+                        .collect(),
+                });
+            }
+        }
+        Self(guard)
+    }
+
+    /// The `(key, value)` tuple of the field at `pos`: shared when cached.
+    #[inline]
+    pub fn pair<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
+        match self.0.as_deref_mut() {
+            Some(Some(cache)) => cache.pair(py, raw, pos),
+            _ => new_pair(py, raw, pos),
+        }
+    }
+}
