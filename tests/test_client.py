@@ -710,3 +710,28 @@ async def test_events_stream_disconnect_policy(srv: FakeAsterisk, client: Client
         async for event in stream:
             got.append(event.get_field_value("N"))
     assert got == ["0", "1", "2", "3", "4"]
+
+
+# -- subscriptions changed while a batch is dispatched ------------------------------------------
+
+
+async def test_listener_changes_apply_from_the_next_event_of_a_batch(
+    srv: FakeAsterisk, client: Client
+) -> None:
+    first: list[str] = []
+    second: list[str] = []
+
+    def add(event: Message) -> None:
+        second.append(event.get_field_value("N") or "")
+
+    def once(event: Message) -> None:
+        if event.name != "Tick":  # e.g. FullyBooted after the login
+            return
+        first.append(event.get_field_value("N") or "")
+        client.off("event", once)  # the rest of the chunk must not reach it
+        client.on("event", add)  # ...but must reach this one
+
+    client.on("event", once)
+    srv.push_raw(b"".join(b"Event: Tick\r\nN: %d\r\n\r\n" % k for k in range(50)))  # one chunk
+    await eventually(lambda: len(second) >= 49)
+    assert first == ["0"] and second == [str(k) for k in range(1, 50)]

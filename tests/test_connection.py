@@ -359,3 +359,81 @@ def test_unknown_kind_is_reported(conn: AmiConnection) -> None:
     items = conn.receive_data(b"Foo: bar\r\n\r\n")
     assert len(items) == 1 and isinstance(items[0], ErrorReport)
     assert conn.stats.unknown_messages == 1
+
+
+# -- chunks made only of events (the bulk path) -------------------------------------------------
+
+
+def names(items: list[Any]) -> list[str]:
+    return [getattr(i, "name", None) or type(i).__name__ for i in items]
+
+
+def test_events_only_chunks_still_reach_an_open_list(conn: AmiConnection) -> None:
+    aid = send(conn, "CoreShowChannels")
+    data = list_bytes(aid, 2)
+    first_item = data.index(b"Event: CoreShowChannel\r\n")
+    assert names(conn.receive_data(data[:first_item])) == ["ListStarted"]
+    # a chunk of other events: all plain, in order
+    other = msg("Event", "Newchannel") + msg("Event", "UserEvent", ("ActionID", "someone-elses"))
+    assert names(conn.receive_data(other)) == ["Newchannel", "UserEvent"]
+    # a chunk of nothing but this list's items (and a broadcast between them)
+    complete = data.index(b"Event: CoreShowChannelsComplete")
+    items = data[first_item:complete]
+    assert names(conn.receive_data(items + msg("Event", "Hangup"))) == ["Hangup"]
+    done = conn.receive_data(data[complete:])
+    assert names(done) == ["RequestDone"]
+    coll = done[0].result  # type: ignore[union-attr]
+    assert isinstance(coll, Collection) and len(coll) == 2
+    assert conn.stats.events_received == 3 and conn.stats.messages_received == 7
+
+
+def test_events_only_chunks_of_a_cancelled_list_are_swallowed(conn: AmiConnection) -> None:
+    ping = send(conn, "Ping")
+    lst = send(conn, "CoreShowChannels")
+    data = list_bytes(lst, 3)
+    first_item = data.index(b"Event: CoreShowChannel\r\n")
+    conn.receive_data(data[:first_item])
+    conn.cancel(lst)
+    conn.cancel(ping)  # not a list: its ActionID claims no event
+    echo = msg("Event", "UserEvent", ("ActionID", ping))
+    assert names(conn.receive_data(data[first_item:] + echo)) == ["UserEvent"]
+    assert conn.stats.late_list_items == 4
+    # the list ended: its ActionID is an ordinary one again, in an events-only chunk too
+    assert names(conn.receive_data(msg("Event", "UserEvent", ("ActionID", lst)))) == ["UserEvent"]
+
+
+def test_evicted_list_tombstone_claims_nothing(conn: AmiConnection) -> None:
+    lst = send(conn, "CoreShowChannels")
+    conn.receive_data(msg("Response", "Success", ("ActionID", lst), ("EventList", "start")))
+    conn.cancel(lst)
+    item = msg("Event", "CoreShowChannel", ("ActionID", lst))
+    assert conn.receive_data(item) == []
+    for _ in range(4096):  # newer tombstones push the oldest out
+        conn.cancel(send(conn, "Ping"))
+    assert names(conn.receive_data(item)) == ["CoreShowChannel"]
+
+
+def test_follow_up_alone_in_a_chunk(conn: AmiConnection) -> None:
+    aid = send(conn, "Originate", {"Channel": "Local/1@x", "Async": "true"})
+    conn.add_follow_up(aid, None)
+    conn.receive_data(msg("Response", "Success", ("ActionID", aid)))
+    items = conn.receive_data(msg("Event", "Newstate") + msg("Event", "OriginateResponse", ("ActionID", aid)))
+    assert names(items) == ["Newstate", "FollowUp"]
+
+
+def test_receive_batch_splits_events_from_records(conn: AmiConnection) -> None:
+    ping = send(conn, "Ping")
+    data = (
+        msg("Event", "A")
+        + msg("Response", "Success", ("ActionID", ping))
+        + msg("Event", "B")
+        + msg("Response", "Success", ("ActionID", "nobody"))
+        + msg("Event", "C")
+    )
+    events, items = conn.receive_batch(data)
+    assert names(events) == ["A", "B", "C"]
+    assert [type(i) for i in items] == [RequestDone, ErrorReport]
+    bulk, none = conn.receive_batch(msg("Event", "D") + msg("Event", "E"))
+    assert names(bulk) == ["D", "E"] and none == []
+    assert conn.receive_batch(b"Event: F\r\n") == ([], [])
+    assert conn.stats.events_received == 5

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import math
 import socket
 import time
 from collections import deque
@@ -76,10 +77,11 @@ class _Default:
 _DEFAULT: Any = _Default()
 _CLOSE = object()  # control-queue sentinel: run the close listeners, then stop
 _ERRORS_MAX = 1024
-_YIELD_EVERY = 256  # let the loop read the socket while a backlog is dispatched
-# ... and at least this often (seconds) when callbacks are slow: Asterisk drops a reader that
-# stalls for its writetimeout (100 ms by default) once the socket buffers are full.
+# The dispatcher drains the whole queue per wakeup but lets the loop read the socket at least
+# this often (seconds): Asterisk drops a reader that stalls for its writetimeout (100 ms by
+# default) once the socket buffers are full. Checked every _CLOCK_EVERY events.
 _YIELD_AFTER = 0.005
+_CLOCK_EVERY = 32
 _LAG_WARNING = 0.5  # seconds without dispatch progress while events wait (asterisk-java's pump)
 
 
@@ -180,6 +182,38 @@ class EventStream:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _push_many(self, events: list[Event]) -> None:
+        """:meth:`_push` for a batch (no user code runs here, so a whole backlog at once)."""
+        if self._ended:
+            return
+        names = self._names
+        if names is not None:
+            events = [e for e in events if (e.name or "").lower() in names]
+        if not events:
+            return
+        queue = self._queue
+        room = self.maxsize - len(queue)
+        if len(events) > room:
+            if self.overflow == "disconnect":
+                queue.extend(events[: max(room, 0)])
+                err = SlowConsumerError(f"an events() iterator fell {self.maxsize} events behind")
+                self._end(err)
+                self._client._shutdown(err, discard_events=True)
+                return
+            excess = len(events) - room
+            if len(events) >= self.maxsize:
+                queue.clear()
+                events = events[-self.maxsize :]
+            else:
+                for _ in range(excess):
+                    queue.popleft()
+            self.dropped += excess
+            self._client._note_stream_drop(excess)
+        queue.extend(events)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def _end(self, error: BaseException | None = None) -> None:
         if self._ended:
             return
@@ -262,7 +296,8 @@ class Client(asyncio.Protocol):
         self._transport_lost = False
         self._requests: dict[str, _Request] = {}
         self._follow_ups: dict[str, asyncio.Future[Any]] = {}
-        self._events: deque[Event] = deque()
+        # maxlen: extending a full queue drops the oldest events in C (counted per chunk).
+        self._events: deque[Event] = deque(maxlen=dispatch_queue)
         self._control: deque[Any] = deque()
         self._wakeup = asyncio.Event()
         self._closed_event = asyncio.Event()
@@ -271,6 +306,7 @@ class Client(asyncio.Protocol):
         self._by_name: dict[str, tuple[Callback, ...]] = {}
         self._streams: tuple[EventStream, ...] = ()
         self._subscribed = False  # any event listener or stream (cached: checked per event)
+        self._sub_version = 0  # bumped on every (un)subscription: the dispatcher re-reads them
         self._write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._last_rx = 0.0
@@ -345,54 +381,56 @@ class Client(asyncio.Protocol):
         loop = self._loop
         assert loop is not None
         self._last_rx = loop.time()
-        items = self._conn.receive_data(data)
-        if not items:
-            return
-        handlers = self._item_handlers
+        events, items = self._conn.receive_batch(data)
+        if items:
+            handlers = self._item_handlers
+            for item in items:
+                handler = handlers.get(item.__class__)
+                if handler is not None:
+                    handler(item)
+                    if self._state == "closed":
+                        return
+        if events:
+            self._enqueue(events)
+
+    def _enqueue(self, events: list[Event]) -> None:
+        """Queue one chunk's events in bulk, applying the overflow policy to the chunk."""
         queue = self._events
         maxsize = self.dispatch_queue
-        queued = False
-        for item in items:
-            handler = handlers.get(item.__class__)
-            if handler is not None:
-                handler(item)
-                if self._state == "closed":
-                    return
-                continue
-            if len(queue) >= maxsize:
-                if self.overflow == "disconnect":
-                    self._shutdown(
-                        SlowConsumerError(f"event dispatch queue full ({maxsize} events)"),
-                        discard_events=True,
-                    )
-                    return
-                queue.popleft()
-                self.stats.events_dropped += 1
-                if self._drop_log.allow(loop.time()):
-                    logger.warning(
-                        "ami-fast %s: event dispatch queue full (%d); dropping the oldest event "
-                        "(%d dropped so far)%s",
-                        self.peer,
-                        maxsize,
-                        self.stats.events_dropped,
-                        "" if self._has_subscribers() else "; nobody subscribed to events",
-                    )
-            queue.append(item)  # type: ignore[arg-type]  # not a control record: an Event
-            queued = True
-        if queued:
-            if len(queue) > self.stats.dispatch_queue_high_water:
-                self.stats.dispatch_queue_high_water = len(queue)
-            self._wakeup.set()
-            if self._subscribed:
-                lag = self._last_rx - self._last_progress
-                if lag > _LAG_WARNING and self._lag_log.allow(self._last_rx):
-                    logger.warning(
-                        "ami-fast %s: event handlers are %.1f s behind (%d events queued, bound %d)",
-                        self.peer,
-                        lag,
-                        len(queue),
-                        maxsize,
-                    )
+        before = len(queue)
+        if before + len(events) > maxsize:
+            if self.overflow == "disconnect":
+                self._shutdown(
+                    SlowConsumerError(f"event dispatch queue full ({maxsize} events)"),
+                    discard_events=True,
+                )
+                return
+            queue.extend(events)  # the deque's maxlen drops the oldest
+            self.stats.events_dropped += before + len(events) - len(queue)
+            if self._drop_log.allow(self._last_rx):
+                logger.warning(
+                    "ami-fast %s: event dispatch queue full (%d); dropping the oldest events "
+                    "(%d dropped so far)%s",
+                    self.peer,
+                    maxsize,
+                    self.stats.events_dropped,
+                    "" if self._subscribed else "; nobody subscribed to events",
+                )
+        else:
+            queue.extend(events)
+        if len(queue) > self.stats.dispatch_queue_high_water:
+            self.stats.dispatch_queue_high_water = len(queue)
+        self._wakeup.set()
+        if self._subscribed:
+            lag = self._last_rx - self._last_progress
+            if lag > _LAG_WARNING and self._lag_log.allow(self._last_rx):
+                logger.warning(
+                    "ami-fast %s: event handlers are %.1f s behind (%d events queued, bound %d)",
+                    self.peer,
+                    lag,
+                    len(queue),
+                    maxsize,
+                )
 
     def eof_received(self) -> bool | None:
         return None  # let the transport close itself; connection_lost does the rest
@@ -684,8 +722,8 @@ class Client(asyncio.Protocol):
         self._streams = tuple(s for s in self._streams if s is not stream)
         self._update_subscribed()
 
-    def _note_stream_drop(self) -> None:
-        self.stats.stream_events_dropped += 1
+    def _note_stream_drop(self, count: int = 1) -> None:
+        self.stats.stream_events_dropped += count
         if self._loop is not None and self._drop_log.allow(self._loop.time()):
             logger.warning(
                 "ami-fast %s: an events() iterator is full; dropping its oldest event (%d dropped so far)",
@@ -693,11 +731,9 @@ class Client(asyncio.Protocol):
                 self.stats.stream_events_dropped,
             )
 
-    def _has_subscribers(self) -> bool:
-        return self._subscribed
-
     def _update_subscribed(self) -> None:
         self._subscribed = bool(self._listeners["event"] or self._by_name or self._streams)
+        self._sub_version += 1
         if self._subscribed:
             self._wakeup.set()
 
@@ -715,49 +751,87 @@ class Client(asyncio.Protocol):
                     return
                 await self._emit_error(item)
                 continue
-            if not (events and self._has_subscribers()):
+            if not (events and self._subscribed):
                 wakeup.clear()
                 await wakeup.wait()
                 self._last_progress = self._last_rx
                 continue
             assert self._loop is not None
             self._last_progress = self._loop.time()
-            await self._dispatch(_YIELD_EVERY, time.monotonic() + _YIELD_AFTER)
+            await self._dispatch(time.monotonic() + _YIELD_AFTER)
             if events:
                 await asyncio.sleep(0)  # let data_received run while a backlog drains
 
-    async def _dispatch(self, limit: float, until: float | None = None) -> None:
-        """Deliver up to ``limit`` queued events, in order, stopping early once
+    async def _dispatch(self, until: float = math.inf) -> None:
+        """Deliver queued events in order until the queue is empty, a control item waits, or
         ``time.monotonic()`` passes ``until``. Sync callbacks are called inline (no coroutine
-        per call: this is the hot path); awaitables they return are awaited."""
+        per call: this is the hot path); awaitables they return are awaited. The subscribers
+        are read once per run and again whenever one is added or removed."""
         events = self._events
         control = self._control
+        popleft = events.popleft
         isawaitable = inspect.isawaitable
+        monotonic = time.monotonic
+        clock_mask = _CLOCK_EVERY - 1  # a power of two
         done = 0
         try:
-            while events and done < limit and not control and self._has_subscribers():
-                event = events.popleft()
-                done += 1
-                for stream in self._streams:
-                    stream._push(event)
-                for cb in self._listeners["event"]:
-                    try:
-                        result = cb(event)
-                        if result is not None and isawaitable(result):
-                            await result
-                    except Exception as exc:
-                        await self._callback_failed(cb, exc)
+            while events and not control and self._subscribed:
+                version = self._sub_version
+                streams = self._streams
+                listeners = self._listeners["event"]
                 by_name = self._by_name
-                if by_name:
-                    for cb in by_name.get((event.name or "").lower(), ()):
+                if not listeners and not by_name:
+                    # Only iterators: no user code runs here, so hand over the whole backlog.
+                    batch = list(events)
+                    events.clear()
+                    done += len(batch)
+                    for stream in streams:
+                        stream._push_many(batch)
+                    continue
+                if len(listeners) == 1 and not streams and not by_name:
+                    # One listener: the commonest case, kept tight. A sync callback can only
+                    # change the subscriptions; new control items need an await.
+                    cb = listeners[0]
+                    while events:
+                        event = popleft()
+                        done += 1
+                        try:
+                            result = cb(event)
+                            if result is not None and isawaitable(result):
+                                await result
+                                if control:
+                                    break
+                        except Exception as exc:
+                            await self._callback_failed(cb, exc)
+                            if control:
+                                break
+                        if self._sub_version != version:
+                            break
+                        if not done & clock_mask and monotonic() > until:
+                            return
+                    continue
+                while events and not control and self._sub_version == version:
+                    event = popleft()
+                    done += 1
+                    for stream in streams:
+                        stream._push(event)
+                    for cb in listeners:
                         try:
                             result = cb(event)
                             if result is not None and isawaitable(result):
                                 await result
                         except Exception as exc:
                             await self._callback_failed(cb, exc)
-                if until is not None and not done & 15 and time.monotonic() > until:
-                    break
+                    if by_name:
+                        for cb in by_name.get((event.name or "").lower(), ()):
+                            try:
+                                result = cb(event)
+                                if result is not None and isawaitable(result):
+                                    await result
+                            except Exception as exc:
+                                await self._callback_failed(cb, exc)
+                    if not done & clock_mask and monotonic() > until:
+                        return
         finally:
             self.stats.events_dispatched += done
 
@@ -788,7 +862,7 @@ class Client(asyncio.Protocol):
     async def _finish_close(self) -> None:
         # Events received before a server-side close are still delivered (close() discarded
         # them already); then every stream ends and the close listeners run, once.
-        await self._dispatch(float("inf"))
+        await self._dispatch()
         if self._events:
             self.stats.events_discarded_at_close += len(self._events)
             self._events.clear()

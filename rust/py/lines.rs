@@ -55,22 +55,26 @@ impl Pos {
 }
 
 impl Lines {
-    /// The table for `lines`, the lines of `raw[..head]`.
+    /// The table for `lines`, the lines of `raw[..head]`, and how many of them are fields.
     #[inline]
-    pub fn new(lines: &[Line], head: usize) -> Self {
-        if lines.len() <= INLINE && head <= usize::from(u16::MAX) {
+    pub fn new(lines: &[Line], head: usize) -> (Self, usize) {
+        let mut extra = 0;
+        let table = if lines.len() <= INLINE && head <= usize::from(u16::MAX) {
             // Every offset is below `head`, so it fits; `NO_COLON as u16` is `u16::MAX`.
             let mut small = [[0u16; 2]; INLINE];
             for (slot, line) in small.iter_mut().zip(lines) {
                 *slot = [line.nl as u16, line.colon as u16];
+                extra += usize::from(line.colon == NO_COLON);
             }
             Self::Small {
                 len: lines.len() as u8,
                 lines: small,
             }
         } else {
+            extra = lines.iter().filter(|l| l.colon == NO_COLON).count();
             Self::Large(lines.into())
-        }
+        };
+        (table, lines.len() - extra)
     }
 
     #[inline]
@@ -122,6 +126,61 @@ impl Lines {
     pub fn fields<'a>(&'a self, raw: &'a [u8]) -> impl Iterator<Item = Pos> + 'a {
         self.iter(raw).filter(|p| p.is_field())
     }
+
+    /// Calls `f` on every field in order until it fails: the hot paths' loop, compiled
+    /// once per representation so the inner loop has no dispatch.
+    #[inline(always)]
+    pub fn try_each_field<E>(
+        &self,
+        raw: &[u8],
+        f: impl FnMut(Pos) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self {
+            Self::Small { len, lines } => walk(
+                raw,
+                lines[..usize::from(*len)].iter().map(|&[nl, colon]| {
+                    let colon = if colon == u16::MAX {
+                        usize::MAX
+                    } else {
+                        usize::from(colon)
+                    };
+                    (usize::from(nl), colon)
+                }),
+                f,
+            ),
+            Self::Large(lines) => walk(
+                raw,
+                lines.iter().map(|l| {
+                    let colon = if l.colon == NO_COLON {
+                        usize::MAX
+                    } else {
+                        l.colon as usize
+                    };
+                    (l.nl as usize, colon)
+                }),
+                f,
+            ),
+        }
+    }
+}
+
+/// The fields among `(nl, colon)` lines, each handed to `f`.
+#[inline(always)]
+fn walk<E>(
+    raw: &[u8],
+    lines: impl Iterator<Item = (usize, usize)>,
+    mut f: impl FnMut(Pos) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut start = 0;
+    for (nl, colon) in lines {
+        if colon != usize::MAX {
+            // A field line has its colon before any CR, so `nl > start` here.
+            let le = nl - usize::from(raw[nl - 1] == b'\r');
+            f(Pos { start, colon, le })?;
+        }
+        start = nl + 1;
+    }
+    Ok(())
 }
 
 pub struct Iter<'a> {

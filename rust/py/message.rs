@@ -12,10 +12,11 @@ use pyo3::{intern, IntoPyObjectExt};
 use ami_fast_core::classify::is_action_id_key;
 use ami_fast_core::{Kind, MessageView, Span};
 
+use super::slots::set_list_item;
 use super::keys::key_str;
 use super::lines::{Lines, Pos};
 use super::names::NameCache;
-use super::pairs::Lease;
+use super::pairs::{new_pair, Lease};
 use super::strings::{new_str, str_bytes};
 
 /// Base class of every parsed message (`kind` "action" and "unknown" use it directly).
@@ -51,16 +52,12 @@ pub fn build(py: Python<'_>, view: &MessageView<'_>, names: &mut NameCache) -> P
         Some(bytes) => names.get(py, bytes)?.into_any(),
         None => py.None(),
     };
-    let extra = view
-        .lines
-        .iter()
-        .filter(|l| l.colon == ami_fast_core::NO_COLON)
-        .count();
+    let (lines, fields) = Lines::new(view.lines, view.head);
     let base = Message {
         raw: PyBytes::new(py, view.raw).unbind(),
         name,
-        lines: Lines::new(view.lines, view.head),
-        fields: (view.lines.len() - extra) as u32,
+        lines,
+        fields: fields as u32,
         output: view.output,
         kind: view.kind,
     };
@@ -133,6 +130,30 @@ impl Message {
             .map(|f| f.value(raw))
     }
 
+    /// A list with one item per field, made by `item` (the hot path of `items()`).
+    #[inline(always)]
+    fn list_of_fields<'py, T>(
+        &self,
+        py: Python<'py>,
+        mut item: impl FnMut(Pos) -> PyResult<Bound<'py, T>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let n = self.fields as usize;
+        // SAFETY: a new list of exactly `n` slots (one per field); each slot is set once
+        // (reference moved in). On error the list is dropped with its NULL slots, which
+        // list deallocation tolerates.
+        unsafe {
+            let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))?;
+            let mut i = 0;
+            self.lines.try_each_field(self.raw_bytes(py), |f| {
+                debug_assert!(i < n);
+                set_list_item(list.as_ptr(), i, item(f)?.into_ptr());
+                i += 1;
+                Ok::<(), PyErr>(())
+            })?;
+            Ok(list.cast_into_unchecked())
+        }
+    }
+
     /// A list of `n` items made by `item(i)`, built with the raw list API (hot path).
     fn list_of<'py>(
         py: Python<'py>,
@@ -146,7 +167,7 @@ impl Message {
             let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))?;
             let mut i = 0;
             for item in items.take(n) {
-                ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item?.into_ptr());
+                set_list_item(list.as_ptr(), i, item?.into_ptr());
                 i += 1;
             }
             debug_assert_eq!(i, n);
@@ -298,15 +319,16 @@ impl Message {
 
     fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
-        let mut pairs = Lease::take();
-        let items = self.fields(py).map(|f| Ok(pairs.pair(py, raw, f)?.into_any()));
-        Self::list_of(py, self.fields as usize, items)
+        let mut lease = Lease::take();
+        match lease.cache() {
+            Some(cache) => self.list_of_fields(py, |f| cache.pair(py, raw, f)),
+            None => self.list_of_fields(py, |f| new_pair(py, raw, f)),
+        }
     }
 
     fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
-        let keys = self.fields(py).map(|f| Ok(key_str(py, f.key(raw))?.into_any()));
-        Self::list_of(py, self.fields as usize, keys)
+        self.list_of_fields(py, |f| key_str(py, f.key(raw)))
     }
 
     #[pyo3(signature = (key, default=None))]

@@ -15,12 +15,13 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::keys::{key_str, same_bytes};
+use super::slots::set_tuple_item;
 use super::lines::Pos;
 use super::strings::new_str;
 
-const SLOTS: usize = 2048;
+const SLOTS: usize = 4096;
 /// Longer lines hold mostly unique values (channel names, IDs): caching them would churn.
-const MAX_LINE: usize = 32;
+const MAX_LINE: usize = 40;
 
 struct Slot {
     len: u8,
@@ -48,37 +49,49 @@ fn hash(bytes: &[u8]) -> usize {
         w[..n].copy_from_slice(bytes);
         u64::from_le_bytes(w)
     };
-    ((x ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 53) as usize % SLOTS
+    ((x ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize % SLOTS
 }
 
 /// A new `(key, value)` tuple for the field at `pos`.
 #[inline]
-fn new_pair<'py>(py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
+pub fn new_pair<'py>(py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
     let key = key_str(py, pos.key(raw))?;
     let value = new_str(py, pos.value(raw))?;
     // SAFETY: a fresh 2-tuple whose two slots are set right away (references stolen).
     unsafe {
         let tuple = Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(2))?;
-        ffi::PyTuple_SET_ITEM(tuple.as_ptr(), 0, key.into_ptr());
-        ffi::PyTuple_SET_ITEM(tuple.as_ptr(), 1, value.into_ptr());
+        set_tuple_item(tuple.as_ptr(), 0, key.into_ptr());
+        set_tuple_item(tuple.as_ptr(), 1, value.into_ptr());
         Ok(tuple.cast_into_unchecked())
     }
 }
 
 impl PairCache {
-    #[inline]
-    fn pair<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
+    /// The tuple for the field at `pos`: a shared one on a hit (the hot path, kept small
+    /// so it inlines into the caller's loop), else a new one, cached when short.
+    #[inline(always)]
+    pub fn pair<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
         let line = pos.line(raw);
-        if line.len() > MAX_LINE {
+        let n = line.len();
+        if n > MAX_LINE {
             return new_pair(py, raw, pos);
         }
-        let slot = &mut self.slots[hash(line)];
-        if let Some(pair) = &slot.pair {
-            if usize::from(slot.len) == line.len() && same_bytes(&slot.bytes[..line.len()], line) {
+        let at = hash(line);
+        let slot = &self.slots[at];
+        // An empty slot has length 0, and a field line is never empty (it holds a colon).
+        if usize::from(slot.len) == n && same_bytes(&slot.bytes[..n], line) {
+            if let Some(pair) = &slot.pair {
                 return Ok(pair.bind(py).clone());
             }
         }
+        self.miss(py, raw, pos, at)
+    }
+
+    #[inline(never)]
+    fn miss<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos, at: usize) -> PyResult<Bound<'py, PyTuple>> {
+        let line = pos.line(raw);
         let pair = new_pair(py, raw, pos)?;
+        let slot = &mut self.slots[at];
         slot.len = line.len() as u8;
         slot.bytes[..line.len()].copy_from_slice(line);
         slot.pair = Some(pair.clone().unbind());
@@ -109,12 +122,18 @@ impl Lease {
         Self(guard)
     }
 
+    /// The cache, unless another reader holds it.
+    #[inline]
+    pub fn cache(&mut self) -> Option<&mut PairCache> {
+        self.0.as_deref_mut()?.as_mut()
+    }
+
     /// The `(key, value)` tuple of the field at `pos`: shared when cached.
     #[inline]
     pub fn pair<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
-        match self.0.as_deref_mut() {
-            Some(Some(cache)) => cache.pair(py, raw, pos),
-            _ => new_pair(py, raw, pos),
+        match self.cache() {
+            Some(cache) => cache.pair(py, raw, pos),
+            None => new_pair(py, raw, pos),
         }
     }
 }

@@ -7,6 +7,7 @@ use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString};
 
 use ami_fast_core::{Framer, Limits, MessageView, ProtocolError as CoreError, Sink};
 
+use super::slots::set_list_item;
 use super::errors::protocol_error;
 use super::message;
 use super::names::NameCache;
@@ -96,7 +97,7 @@ impl Parser {
         unsafe {
             let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))?;
             for (i, item) in self.out.drain(..).enumerate() {
-                ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr());
+                set_list_item(list.as_ptr(), i, item.into_ptr());
             }
             Ok(list.cast_into_unchecked())
         }

@@ -88,3 +88,26 @@ async def test_real_asterisk_restart_gives_markers(nats_url: str, tag: str) -> N
     markers = [m.doc["event"] for m in stored if m.doc["event"].startswith("_")]
     assert markers[:3] == ["_Connected", "_ConnectionLost", "_Reconnected"]
     assert markers[-1] == "_ConnectionLost"
+
+
+async def test_stop_does_not_wait_for_a_hanging_login(nats_url: str, tag: str) -> None:
+    """A server that accepts TCP and never answers: stop() abandons the attempt."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    raw = bridge_config(tag, nats_url, {"pbx": f"tcp://ami:x@127.0.0.1:{port}"})
+    raw["servers"]["pbx"]["connect_timeout"] = 600
+    bridge = await Bridge(parse_config(raw)).start()
+    try:
+        await wait_for(lambda: bool(silent))
+        assert bridge.links["pbx"].state == "connecting"
+    finally:
+        await asyncio.wait_for(bridge.stop(), 60)  # a hang guard: the login would wait 600 s
+        server.close()
+        for w in silent:
+            w.close()
+    assert bridge.links["pbx"].state == "stopped" and bridge.links["pbx"].connects == 0

@@ -232,7 +232,9 @@ class Link:
             self._lease_lost.clear()
             self._new_epoch()
             try:
-                client = await self._connect()
+                client = await self._connect_unless_stopped()
+                if client is None:
+                    break
             except AuthenticationError as exc:
                 self.connect_failures += 1
                 self.auth_failures_in_row += 1
@@ -267,6 +269,25 @@ class Link:
             await self._sleep(delay * random.uniform(0.5, 1.0))
         if self.state != "failed":
             self.state = "stopped"
+
+    async def _connect_unless_stopped(self) -> Client | None:
+        """``_connect()``, abandoned (``None``) when ``stop()`` comes first."""
+        attempt = asyncio.ensure_future(self._connect())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait([attempt, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if attempt.done():
+            client = attempt.result()
+            if not self._stopping.is_set():
+                return client
+            await self._session(client)  # connected just as we stopped: close it with its markers
+            return None
+        attempt.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await attempt
+        return None
 
     async def _connect(self) -> Client:
         factory = Factory(

@@ -101,6 +101,14 @@ class Publisher:
         if self._connected:
             self._connected = False
             self.broker_disconnects += 1
+        # nats-py replays its unsent write buffer after a reconnect, *before* our go-back-N
+        # resend: messages from it would be stored ahead of older unacknowledged ones. Drop it
+        # (every message in it is unacknowledged, so it is resent in order anyway). The buffer
+        # is private to nats-py: if it is not where we expect, order is just not guaranteed.
+        pending = getattr(self.nc, "_pending", None)
+        if isinstance(pending, list) and hasattr(self.nc, "_pending_data_size"):
+            pending.clear()
+            self.nc._pending_data_size = 0
 
     def broker_up(self) -> None:
         # Whatever was in flight when the link dropped may or may not be stored: send it again
@@ -120,7 +128,8 @@ class Publisher:
 
     async def _pump(self, lane: _Lane) -> None:
         box = lane.box
-        publish = self.nc.publish
+        nc = self.nc
+        publish = nc.publish
         wakeup = lane.wakeup
         loop = asyncio.get_running_loop()
         while True:
@@ -132,7 +141,7 @@ class Publisher:
             if not self.connected:
                 continue  # broker_up() wakes us
             now = time.monotonic()
-            while True:
+            while nc.is_connected:  # never into nats-py's reconnect buffer (see broker_down)
                 entry = box.take(now)
                 if entry is None:
                     break

@@ -14,11 +14,26 @@ impl Kind {
     #[inline]
     #[must_use]
     pub fn from_first_key(key: &[u8]) -> Self {
-        // Dispatch on length first: almost every message starts with `Event`.
+        // Dispatch on length, then compare whole words with ASCII letters folded to lower
+        // case (`b | 0x20` is a given lower-case letter only for that letter in either case).
+        let word4 =
+            |at: usize| u32::from_le_bytes([key[at], key[at + 1], key[at + 2], key[at + 3]]);
         match key.len() {
-            5 if key.eq_ignore_ascii_case(b"Event") => Self::Event,
-            8 if key.eq_ignore_ascii_case(b"Response") => Self::Response,
-            6 if key.eq_ignore_ascii_case(b"Action") => Self::Action,
+            5 if word4(0) | 0x2020_2020 == u32::from_le_bytes(*b"even")
+                && key[4] | 0x20 == b't' =>
+            {
+                Self::Event
+            }
+            8 if (u64::from(word4(0)) | u64::from(word4(4)) << 32) | 0x2020_2020_2020_2020
+                == u64::from_le_bytes(*b"response") =>
+            {
+                Self::Response
+            }
+            6 if word4(0) | 0x2020_2020 == u32::from_le_bytes(*b"acti")
+                && word4(2) | 0x2020_2020 == u32::from_le_bytes(*b"tion") =>
+            {
+                Self::Action
+            }
             _ => Self::Unknown,
         }
     }
@@ -86,6 +101,31 @@ mod tests {
         assert_eq!(Kind::from_first_key(b"Event "), Kind::Unknown);
         assert_eq!(Kind::from_first_key(b"Events"), Kind::Unknown);
         assert_eq!(Kind::from_first_key(b""), Kind::Unknown);
+    }
+
+    /// The word comparison agrees with `eq_ignore_ascii_case` for every byte in every place.
+    #[test]
+    fn kinds_match_a_plain_comparison() {
+        let reference = |key: &[u8]| {
+            if key.eq_ignore_ascii_case(b"Event") {
+                Kind::Event
+            } else if key.eq_ignore_ascii_case(b"Response") {
+                Kind::Response
+            } else if key.eq_ignore_ascii_case(b"Action") {
+                Kind::Action
+            } else {
+                Kind::Unknown
+            }
+        };
+        for word in [&b"Event"[..], b"Response", b"Action", b"Eventt", b"Respons"] {
+            for at in 0..word.len() {
+                for byte in 0..=255u8 {
+                    let mut key = word.to_vec();
+                    key[at] = byte;
+                    assert_eq!(Kind::from_first_key(&key), reference(&key), "{key:?}");
+                }
+            }
+        }
     }
 
     #[test]

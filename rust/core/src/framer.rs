@@ -81,15 +81,6 @@ struct Scanner {
     issue: Option<Issue>,
 }
 
-/// `Response: Follows` (key and value ASCII case-insensitive, one optional space).
-fn is_follows_line(line: &[u8]) -> bool {
-    let Some(c) = find_colon(line) else {
-        return false;
-    };
-    Kind::from_first_key(&line[..c]) == Kind::Response
-        && is_follows_value(&line[value_start(line, c, line.len())..])
-}
-
 /// `(first line end, line end without CR, CR present)` of the line starting at `ls`
 /// whose LF is at `nl`.
 #[inline]
@@ -179,15 +170,26 @@ impl Scanner {
                 if le == ls {
                     return Step::Skip(nl + 1);
                 }
-                if is_follows_line(&msg[ls..le]) {
-                    // Legacy command output: its own limit, no field limit.
-                    self.lines = 1;
-                    self.line(msg, ls, nl, cr);
-                    self.follows = Follows::Body {
-                        second: nl + 1,
-                        search: nl + 1,
-                    };
-                    continue;
+                if let Some(c) = colon.filter(|&c| c < le) {
+                    let kind = Kind::from_first_key(&msg[ls..c]);
+                    if kind == Kind::Response && is_follows_value(&msg[value_start(msg, c, le)..le])
+                    {
+                        // Legacy command output: its own limit, no field limit.
+                        self.lines = 1;
+                        self.line(msg, ls, nl, cr);
+                        self.follows = Follows::Body {
+                            second: nl + 1,
+                            search: nl + 1,
+                        };
+                        continue;
+                    }
+                    // The first field, classified once (`record` keeps it).
+                    self.first = Some(Field {
+                        start: ls as u32,
+                        colon: c as u32,
+                        end: le as u32,
+                    });
+                    self.kind = kind;
                 }
             } else if le == ls {
                 if self.strict && !cr && self.issue.is_none() {
