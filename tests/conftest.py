@@ -6,7 +6,7 @@ import importlib
 import os
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ if str(ROOT / "python") not in sys.path:
 
 from ami_fast import _pyparser  # noqa: E402
 from ami_fast.errors import ProtocolError  # noqa: E402
+from ami_fast.testing import FakeAsterisk  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
@@ -59,6 +60,13 @@ def parser_impl(request: pytest.FixtureRequest) -> Impl:
             pytest.skip(NATIVE_MISSING)
         return NATIVE_IMPL
     return PYTHON_IMPL
+
+
+@pytest.fixture
+async def srv() -> AsyncIterator[FakeAsterisk]:
+    """A ``FakeAsterisk`` (user ``ami``/``amipass``) with a short failed-login delay."""
+    async with FakeAsterisk(auth_failure_delay=0.01) as server:
+        yield server
 
 
 def all_impls() -> list[Impl]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -26,17 +25,7 @@ from ami_fast.errors import (
 )
 from ami_fast.messages import Message
 from ami_fast.testing import FakeAsterisk, FakeConnection
-
-
-@pytest.fixture
-async def srv() -> AsyncIterator[FakeAsterisk]:
-    async with FakeAsterisk(auth_failure_delay=0.01) as server:
-        yield server
-
-
-async def connect(srv: FakeAsterisk, **options: Any) -> Client:
-    options.setdefault("ping_interval", None)
-    return await ami_fast.Factory(**options).create_client(srv.url)
+from helpers import connect, eventually
 
 
 @pytest.fixture
@@ -45,15 +34,6 @@ async def client(srv: FakeAsterisk) -> AsyncIterator[Client]:
     yield c
     c.close()
     await c.wait_closed()
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a condition the dispatch task makes true; the timeout only guards against hangs."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.002)
 
 
 def only_conn(srv: FakeAsterisk) -> FakeConnection:

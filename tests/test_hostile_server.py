@@ -8,7 +8,7 @@ connection that either carries on or closes cleanly: never a hang, a crash or un
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -24,14 +24,9 @@ from ami_fast.errors import (
 )
 from ami_fast.messages import Message
 from ami_fast.testing import FakeAsterisk, FakeConnection
+from helpers import eventually, live
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@pytest.fixture
-async def srv() -> AsyncIterator[FakeAsterisk]:
-    async with FakeAsterisk(auth_failure_delay=0.01) as server:
-        yield server
 
 
 async def connect(srv: FakeAsterisk, **options: Any) -> tuple[Client, list[BaseException]]:
@@ -40,19 +35,6 @@ async def connect(srv: FakeAsterisk, **options: Any) -> tuple[Client, list[BaseE
     errors: list[BaseException] = []
     client.on("error", errors.append)
     return client, errors
-
-
-def live(srv: FakeAsterisk) -> FakeConnection:
-    (conn,) = [c for c in srv.active_connections if c.logged_in]
-    return conn
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.002)
 
 
 async def next_event(client: Client, name: str, timeout: float = 10.0) -> Any:

@@ -7,7 +7,6 @@ test asserts how long anything took.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -17,12 +16,7 @@ from ami_fast.client import Client
 from ami_fast.errors import ConnectionLostError
 from ami_fast.messages import Message
 from ami_fast.testing import FakeAsterisk, FakeConnection
-
-
-@pytest.fixture
-async def srv() -> AsyncIterator[FakeAsterisk]:
-    async with FakeAsterisk(auth_failure_delay=0.01) as server:
-        yield server
+from helpers import eventually, live
 
 
 async def connect(srv: FakeAsterisk, **options: Any) -> Client:
@@ -31,19 +25,6 @@ async def connect(srv: FakeAsterisk, **options: Any) -> Client:
 
 def pings(srv: FakeAsterisk) -> int:
     return sum(1 for m in srv.received if m.name == "Ping")
-
-
-def live(srv: FakeAsterisk) -> FakeConnection:
-    (conn,) = [c for c in srv.active_connections if c.logged_in]
-    return conn
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.002)
 
 
 async def test_no_ping_while_traffic_flows_then_ping_when_idle(srv: FakeAsterisk) -> None:

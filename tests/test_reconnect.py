@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from ami_fast.errors import AuthenticationError, ConnectionLostError
 from ami_fast.messages import Message
 from ami_fast.reconnect import ConnectionLost, Reconnected, ReconnectingClient
 from ami_fast.testing import FakeAsterisk, FakeConnection, FakeUser
+from helpers import eventually, live
 
 FAST = {
     "backoff_initial": 0.01,
@@ -27,28 +28,8 @@ FAST = {
 }
 
 
-@pytest.fixture
-async def srv() -> AsyncIterator[FakeAsterisk]:
-    async with FakeAsterisk(auth_failure_delay=0.01) as server:
-        yield server
-
-
 def make(srv: FakeAsterisk, **options: Any) -> ReconnectingClient:
     return ReconnectingClient(srv.url, **{**FAST, **options})
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.002)
-
-
-def live(srv: FakeAsterisk) -> FakeConnection:
-    conns = [c for c in srv.active_connections if c.logged_in]
-    assert len(conns) == 1, conns
-    return conns[0]
 
 
 async def take(stream: Any, n: int, timeout: float = 10.0) -> list[Any]:

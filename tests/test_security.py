@@ -24,12 +24,12 @@ import pytest
 import ami_fast
 from ami_fast import cli
 from ami_fast.action_sender import PUBLIC_METHODS, ActionSender
-from ami_fast.client import Client
 from ami_fast.errors import AuthenticationError, InvalidActionError
 from ami_fast.messages import Action
 from ami_fast.reconnect import ReconnectingClient
 from ami_fast.testing import FakeAsterisk, FakeUser, TestCertificates, make_test_certificates
 from ami_fast.url import parse_url
+from helpers import connect, eventually
 
 PAYLOADS = ["x\r\nAction: Originate", "x\nAction: Originate", "x\rY", "x\x00y"]
 SECRET = "S3cr3t-Zebra-42"
@@ -40,11 +40,6 @@ async def srv() -> AsyncIterator[FakeAsterisk]:
     users = {"ami": FakeUser(SECRET), "other": FakeUser("otherpass")}
     async with FakeAsterisk(users, auth_failure_delay=0.01) as server:
         yield server
-
-
-async def connect(srv: FakeAsterisk, **options: Any) -> Client:
-    options.setdefault("ping_interval", None)
-    return await ami_fast.Factory(**options).create_client(srv.url)
 
 
 def rx_total(srv: FakeAsterisk) -> int:
@@ -268,18 +263,13 @@ async def test_secret_never_in_repr_log_or_exception(
             texts.append(repr(rc))
             (conn,) = [c for c in srv.active_connections if c.logged_in]
             conn.close()
-            await asyncio.wait_for(_until(lambda: rc.epoch == 2 and rc.connected), 10)
+            await eventually(lambda: rc.epoch == 2 and rc.connected)
             texts.append(repr(rc))
     texts += [r.getMessage() for r in caplog.records]
     texts += [str(r.args) for r in caplog.records]
     assert len(caplog.records) > 3  # there were log lines to check
     for text in texts:
         assert_clean(text)
-
-
-async def _until(predicate: Any) -> None:
-    while not predicate():
-        await asyncio.sleep(0.005)
 
 
 def test_cli_failed_login_shows_no_secret(

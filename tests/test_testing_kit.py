@@ -59,12 +59,6 @@ class Wire:
         self.writer.close()
 
 
-@pytest.fixture
-async def srv() -> FakeAsterisk:  # type: ignore[misc]
-    async with FakeAsterisk(auth_failure_delay=0.01) as server:
-        yield server
-
-
 async def login(wire: Wire) -> None:
     wire.send("Login", ("Username", "ami"), ("Secret", "amipass"), ("ActionID", "login"))
     response = await wire.next()

@@ -414,17 +414,7 @@ class CallCentre:
         agent.connected_num, agent.connected_name = caller.caller_num, caller.caller_name
         call.agent = agent
         self._calls[agent.name] = call
-        self._emit(
-            "AgentCalled",
-            [
-                ("Privilege", "agent,all"),
-                *caller.block(),
-                *agent.block("Dest"),
-                ("Queue", call.queue.name),
-                ("MemberName", member.name),
-                ("Interface", member.interface),
-            ],
-        )
+        self._emit("AgentCalled", self._agent_fields(call))
         self._emit(
             "DialBegin",
             [
@@ -474,12 +464,7 @@ class CallCentre:
         self._emit(
             "AgentConnect",
             [
-                ("Privilege", "agent,all"),
-                *caller.block(),
-                *agent.block("Dest"),
-                ("Queue", call.queue.name),
-                ("MemberName", member.name),
-                ("Interface", member.interface),
+                *self._agent_fields(call),
                 ("HoldTime", str(hold)),
                 ("RingTime", str(max(0, int(now - agent.created)))),
             ],
@@ -497,6 +482,20 @@ class CallCentre:
             )
         talk = self.rng.expovariate(1.0 / self.config.talk_time) if self.config.talk_time > 0 else 0.0
         self._after(now, talk, lambda t: self._complete(t, call, self.rng.random() < 0.6))
+
+    @staticmethod
+    def _agent_fields(call: Call) -> Fields:
+        """The fields every Agent* event of ``call`` starts with."""
+        agent, member = call.agent, call.member
+        assert agent is not None and member is not None
+        return [
+            ("Privilege", "agent,all"),
+            *call.caller.block(),
+            *agent.block("Dest"),
+            ("Queue", call.queue.name),
+            ("MemberName", member.name),
+            ("Interface", member.interface),
+        ]
 
     @staticmethod
     def _bridge_fields(bridge_id: str, n_channels: int) -> Fields:
@@ -531,12 +530,7 @@ class CallCentre:
         self._emit(
             "AgentComplete",
             [
-                ("Privilege", "agent,all"),
-                *caller.block(),
-                *agent.block("Dest"),
-                ("Queue", call.queue.name),
-                ("MemberName", member.name),
-                ("Interface", member.interface),
+                *self._agent_fields(call),
                 ("HoldTime", str(int(call.connected_at - call.joined))),
                 ("TalkTime", str(talk)),
                 ("Reason", "caller" if caller_hangs_up else "agent"),

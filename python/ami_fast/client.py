@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._stream import BoundedStream
 from .connection import (
     AmiConnection,
     ErrorReport,
@@ -117,8 +118,19 @@ class _Request:
         self.list_timeout = list_timeout
         self.timer: asyncio.TimerHandle | None = None
 
+    def settle(self, result: Any = None, error: BaseException | None = None) -> None:
+        """Stop the timer and resolve the future (unless already done), failed when ``error``."""
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.future.done():
+            return
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(result)
 
-class EventStream:
+
+class EventStream(BoundedStream["Event"]):
     """An async iterator of events with its own bounded queue (see :meth:`Client.events`).
 
     The iteration ends when the client closes (after the queued events), or raises
@@ -133,34 +145,9 @@ class EventStream:
         maxsize: int,
         overflow: Overflow,
     ) -> None:
-        if maxsize < 1:
-            raise ValueError("maxsize must be at least 1")
+        super().__init__(names, maxsize)
         self._client = client
-        self._names = names
-        self.maxsize = maxsize
         self.overflow = overflow
-        self._queue: deque[Event] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._ended = False
-        self._error: BaseException | None = None
-        self.dropped = 0
-
-    def __aiter__(self) -> EventStream:
-        return self
-
-    async def __anext__(self) -> Event:
-        while True:
-            if self._queue:
-                return self._queue.popleft()
-            if self._ended:
-                if self._error is not None:
-                    raise self._error
-                raise StopAsyncIteration
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
 
     def _push(self, event: Event) -> None:
         if self._ended:
@@ -170,17 +157,13 @@ class EventStream:
             return
         if len(self._queue) >= self.maxsize:
             if self.overflow == "disconnect":
-                err = SlowConsumerError(f"an events() iterator fell {self.maxsize} events behind")
-                self._end(err)
-                self._client._shutdown(err, discard_events=True)
+                self._fell_behind()
                 return
             self._queue.popleft()
             self.dropped += 1
             self._client._note_stream_drop()
         self._queue.append(event)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wake()
 
     def _push_many(self, events: list[Event]) -> None:
         """:meth:`_push` for a batch (no user code runs here, so a whole backlog at once)."""
@@ -196,9 +179,7 @@ class EventStream:
         if len(events) > room:
             if self.overflow == "disconnect":
                 queue.extend(events[: max(room, 0)])
-                err = SlowConsumerError(f"an events() iterator fell {self.maxsize} events behind")
-                self._end(err)
-                self._client._shutdown(err, discard_events=True)
+                self._fell_behind()
                 return
             excess = len(events) - room
             if len(events) >= self.maxsize:
@@ -210,32 +191,16 @@ class EventStream:
             self.dropped += excess
             self._client._note_stream_drop(excess)
         queue.extend(events)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wake()
 
-    def _end(self, error: BaseException | None = None) -> None:
-        if self._ended:
-            return
-        self._ended = True
-        self._error = error
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    def _fell_behind(self) -> None:
+        # The ``disconnect`` policy: this stream and the whole client end.
+        err = SlowConsumerError(f"an events() iterator fell {self.maxsize} events behind")
+        self._end(err)
+        self._client._shutdown(err, discard_events=True)
 
-    def close(self) -> None:
-        """Stop receiving; already queued events can still be read."""
+    def _detach(self) -> None:
         self._client._remove_stream(self)
-        self._end()
-
-    async def aclose(self) -> None:
-        self.close()
-
-    async def __aenter__(self) -> EventStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
 
 
 class Client(asyncio.Protocol):
@@ -473,21 +438,13 @@ class Client(asyncio.Protocol):
 
     def _on_done(self, item: RequestDone) -> None:
         req = self._requests.pop(item.action_id, None)
-        if req is None:
-            return
-        if req.timer is not None:
-            req.timer.cancel()
-        if not req.future.done():
-            req.future.set_result(item.result)
+        if req is not None:
+            req.settle(item.result)
 
     def _on_failed(self, item: RequestFailed) -> None:
         req = self._requests.pop(item.action_id, None)
-        if req is None:
-            return
-        if req.timer is not None:
-            req.timer.cancel()
-        if not req.future.done():
-            req.future.set_exception(item.error)
+        if req is not None:
+            req.settle(error=item.error)
 
     def _on_list_started(self, item: ListStarted) -> None:
         req = self._requests.get(item.action_id)
@@ -526,8 +483,7 @@ class Client(asyncio.Protocol):
             text = f"event list of {req.name} (ActionID {action_id}) did not finish in time{got}"
         else:
             text = f"no response to {req.name} (ActionID {action_id}) in time"
-        if not req.future.done():
-            req.future.set_exception(ActionTimeoutError(text))
+        req.settle(error=ActionTimeoutError(text))
 
     # -- requests -----------------------------------------------------------------------
 
@@ -936,10 +892,7 @@ class Client(asyncio.Protocol):
         for item in self._conn.fail_all(error):
             self._handle_item(item)
         for req in self._requests.values():  # not known to the connection any more
-            if req.timer is not None:
-                req.timer.cancel()
-            if not req.future.done():
-                req.future.set_exception(error)
+            req.settle(error=error)
         self._requests.clear()
         follow_ups, self._follow_ups = self._follow_ups, {}
         for fut in follow_ups.values():

@@ -45,12 +45,12 @@ import contextlib
 import inspect
 import logging
 import random
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Union
 
+from ._stream import BoundedStream
 from .errors import (
     ActionError,
     AmiError,
@@ -104,39 +104,14 @@ class Reconnected:
 StreamItem = Union["Event", ConnectionLost, Reconnected]
 
 
-class _Stream:
+class _Stream(BoundedStream[StreamItem]):
     """A bounded queue of events and markers for one :meth:`ReconnectingClient.events` call.
 
     When full, the oldest *event* is dropped (counted in ``dropped``); markers are kept."""
 
     def __init__(self, owner: ReconnectingClient, names: frozenset[str] | None, maxsize: int) -> None:
-        if maxsize < 1:
-            raise ValueError("maxsize must be at least 1")
+        super().__init__(names, maxsize)
         self._owner = owner
-        self._names = names
-        self.maxsize = maxsize
-        self._queue: deque[StreamItem] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._ended = False
-        self._error: BaseException | None = None
-        self.dropped = 0
-
-    def __aiter__(self) -> _Stream:
-        return self
-
-    async def __anext__(self) -> StreamItem:
-        while True:
-            if self._queue:
-                return self._queue.popleft()
-            if self._ended:
-                if self._error is not None:
-                    raise self._error
-                raise StopAsyncIteration
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
 
     def _push(self, item: StreamItem) -> None:
         if self._ended:
@@ -150,9 +125,7 @@ class _Stream:
         if len(self._queue) >= self.maxsize:
             self._drop_oldest_event()
         self._queue.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wake()
 
     def _drop_oldest_event(self) -> None:
         kept: list[StreamItem] = []
@@ -167,25 +140,8 @@ class _Stream:
             break
         queue.extendleft(reversed(kept))
 
-    def _end(self, error: BaseException | None) -> None:
-        if self._ended:
-            return
-        self._ended = True
-        self._error = error
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def close(self) -> None:
-        """Stop receiving; queued items can still be read."""
+    def _detach(self) -> None:
         self._owner._streams = tuple(s for s in self._owner._streams if s is not self)
-        self._end(None)
-
-    async def __aenter__(self) -> _Stream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
 
 
 class ReconnectingClient:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from ._sim_model import CallCentre, Fields, SimConfig, SimEvent
+from ._sim_model import CallCentre, Channel, Fields, SimConfig, SimEvent
 from .messages import Message
 from .testing import FakeAsterisk, FakeConnection, FakeUser
 
@@ -374,8 +374,16 @@ class Simulator:
         if not model.hangup(self._now(), channel, cause):
             conn.send_error(action, "No such channel")
             return
-        conn.send_response(action, [("Message", "Channel Hungup")])
-        self.flush(model.take_events())
+        self._answer(conn, action, "Channel Hungup")
+
+    def _answer(self, conn: FakeConnection, action: Message, message: str, error: str | None = None) -> None:
+        """``error`` as an Error response, or the usual success: ``message``, then the events the
+        action made."""
+        if error:
+            conn.send_error(action, error)
+            return
+        conn.send_response(action, [("Message", message)])
+        self.flush(self._model().take_events())
 
     def _redirect(self, conn: FakeConnection, action: Message) -> None:
         self.stats.actions += 1
@@ -395,46 +403,44 @@ class Simulator:
         chan.exten = exten
         prio = action.get_field_value("Priority") or "1"
         model.redirect(chan, int(prio) if prio.isdigit() else 1)
-        conn.send_response(action, [("Message", "Redirect successful")])
-        self.flush(model.take_events())
+        self._answer(conn, action, "Redirect successful")
 
-    def _getvar(self, conn: FakeConnection, action: Message) -> None:
+    def _variable_target(self, conn: FakeConnection, action: Message) -> tuple[str, Channel | None] | None:
+        """``Variable`` and its channel (``None``: a global) for Getvar/Setvar; ``None`` once an
+        Error was sent."""
         self.stats.actions += 1
-        model = self._model()
         var = action.get_field_value("Variable")
         if not var:
             conn.send_error(action, "No variable specified")
-            return
+            return None
         channel = action.get_field_value("Channel")
-        if channel:
-            chan = model.channels.get(channel)
-            if chan is None:
-                conn.send_error(action, "No such channel")
-                return
-            value = chan.variables.get(var, "")
-        else:
-            value = model.global_vars.get(var, "")
+        if not channel:
+            return var, None
+        chan = self._model().channels.get(channel)
+        if chan is None:
+            conn.send_error(action, "No such channel")
+            return None
+        return var, chan
+
+    def _getvar(self, conn: FakeConnection, action: Message) -> None:
+        target = self._variable_target(conn, action)
+        if target is None:
+            return
+        var, chan = target
+        value = (chan.variables if chan is not None else self._model().global_vars).get(var, "")
         conn.send_response(action, [("Variable", var), ("Value", value)])
 
     def _setvar(self, conn: FakeConnection, action: Message) -> None:
-        self.stats.actions += 1
-        model = self._model()
-        var = action.get_field_value("Variable")
-        if not var:
-            conn.send_error(action, "No variable specified")
+        target = self._variable_target(conn, action)
+        if target is None:
             return
+        var, chan = target
         value = action.get_field_value("Value") or ""
-        channel = action.get_field_value("Channel")
-        if channel:
-            chan = model.channels.get(channel)
-            if chan is None:
-                conn.send_error(action, "No such channel")
-                return
-            model.set_variable(chan, var, value)
+        if chan is not None:
+            self._model().set_variable(chan, var, value)
         else:
-            model.global_vars[var] = value
-        conn.send_response(action, [("Message", "Variable Set")])
-        self.flush(model.take_events())
+            self._model().global_vars[var] = value
+        self._answer(conn, action, "Variable Set")
 
     def _db_get(self, conn: FakeConnection, action: Message) -> None:
         family = action.get_field_value("Family")
@@ -483,11 +489,7 @@ class Simulator:
             conn.send_error(action, "'Queue' and 'Interface' must be specified.")
             return
         error = self._model().queue_add(self._now(), queue, iface, action.get_field_value("MemberName"))
-        if error:
-            conn.send_error(action, error)
-            return
-        conn.send_response(action, [("Message", "Added interface to queue")])
-        self.flush(self._model().take_events())
+        self._answer(conn, action, "Added interface to queue", error)
 
     def _queue_remove(self, conn: FakeConnection, action: Message) -> None:
         self.stats.actions += 1
@@ -495,12 +497,7 @@ class Simulator:
         if not queue or not iface:
             conn.send_error(action, "Need 'Queue' and 'Interface' parameters.")
             return
-        error = self._model().queue_remove(queue, iface)
-        if error:
-            conn.send_error(action, error)
-            return
-        conn.send_response(action, [("Message", "Removed interface from queue")])
-        self.flush(self._model().take_events())
+        self._answer(conn, action, "Removed interface from queue", self._model().queue_remove(queue, iface))
 
     def _queue_pause(self, conn: FakeConnection, action: Message) -> None:
         self.stats.actions += 1

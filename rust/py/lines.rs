@@ -1,17 +1,21 @@
 //! A message's line table, copied from the framer's records into the message object.
 //!
-//! Ordinary messages (at most [`INLINE`] lines, field lines under 64 KiB) keep it inline as
-//! `u16` pairs, so building a message allocates nothing for it; larger ones use a boxed
-//! slice of the core's `Line`.
+//! Ordinary messages (at most [`INLINE`] lines, none longer than 254 bytes) keep it inline as
+//! two bytes per line, so building a message allocates nothing for it and the message struct
+//! stays small enough to be moved without a `memcpy` call; others use a boxed slice of the
+//! core's `Line`.
 
 use ami_fast_core::{Line, NO_COLON};
 
 /// Inline capacity: a 20-field event plus a few channel variables.
 const INLINE: usize = 40;
+/// `Small` colon offset of a line without a colon (offsets are at most 253).
+const NONE8: u8 = u8::MAX;
 
 pub enum Lines {
-    /// `(nl, colon)` per line; `u16::MAX` is "no colon".
-    Small { len: u8, lines: [[u16; 2]; INLINE] },
+    /// Per line, relative to its start: the offset of its LF (1..=254) and of its first
+    /// colon (`NONE8` when there is none). A line starts just after the previous line's LF.
+    Small { len: u8, lines: [[u8; 2]; INLINE] },
     Large(Box<[Line]>),
 }
 
@@ -55,26 +59,36 @@ impl Pos {
 }
 
 impl Lines {
-    /// The table for `lines`, the lines of `raw[..head]`, and how many of them are fields.
+    /// The table for `lines`, the lines of a message, and how many of them are fields.
     #[inline]
-    pub fn new(lines: &[Line], head: usize) -> (Self, usize) {
+    pub fn new(lines: &[Line]) -> (Self, usize) {
         let mut extra = 0;
-        let table = if lines.len() <= INLINE && head <= usize::from(u16::MAX) {
-            // Every offset is below `head`, so it fits; `NO_COLON as u16` is `u16::MAX`.
-            let mut small = [[0u16; 2]; INLINE];
+        if lines.len() <= INLINE {
+            let mut small = [[0u8; 2]; INLINE];
+            let mut start = 0u32;
+            let mut fits = true;
             for (slot, line) in small.iter_mut().zip(lines) {
-                *slot = [line.nl as u16, line.colon as u16];
-                extra += usize::from(line.colon == NO_COLON);
+                let nl = line.nl.wrapping_sub(start);
+                fits &= nl < u32::from(NONE8);
+                let colon = if line.colon == NO_COLON {
+                    extra += 1;
+                    NONE8
+                } else {
+                    (line.colon - start) as u8
+                };
+                *slot = [nl as u8, colon];
+                start = line.nl + 1;
             }
-            Self::Small {
-                len: lines.len() as u8,
-                lines: small,
+            if fits {
+                let table = Self::Small {
+                    len: lines.len() as u8,
+                    lines: small,
+                };
+                return (table, lines.len() - extra);
             }
-        } else {
-            extra = lines.iter().filter(|l| l.colon == NO_COLON).count();
-            Self::Large(lines.into())
-        };
-        (table, lines.len() - extra)
+        }
+        extra = lines.iter().filter(|l| l.colon == NO_COLON).count();
+        (Self::Large(lines.into()), lines.len() - extra)
     }
 
     #[inline]
@@ -85,18 +99,19 @@ impl Lines {
         }
     }
 
-    /// `(nl, colon)` of line `i` (`colon` is `usize::MAX` when there is none).
+    /// `(nl, colon)` of line `i`, which starts at `start` (`colon` is `usize::MAX` when
+    /// there is none).
     #[inline(always)]
-    fn get(&self, i: usize) -> (usize, usize) {
+    fn get(&self, i: usize, start: usize) -> (usize, usize) {
         match self {
             Self::Small { lines, .. } => {
                 let [nl, colon] = lines[i];
-                let colon = if colon == u16::MAX {
+                let colon = if colon == NONE8 {
                     usize::MAX
                 } else {
-                    usize::from(colon)
+                    start + usize::from(colon)
                 };
-                (usize::from(nl), colon)
+                (start + usize::from(nl), colon)
             }
             Self::Large(lines) => {
                 let line = lines[i];
@@ -136,18 +151,23 @@ impl Lines {
         f: impl FnMut(Pos) -> Result<(), E>,
     ) -> Result<(), E> {
         match self {
-            Self::Small { len, lines } => walk(
-                raw,
-                lines[..usize::from(*len)].iter().map(|&[nl, colon]| {
-                    let colon = if colon == u16::MAX {
-                        usize::MAX
-                    } else {
-                        usize::from(colon)
-                    };
-                    (usize::from(nl), colon)
-                }),
-                f,
-            ),
+            Self::Small { len, lines } => {
+                let mut start = 0;
+                walk(
+                    raw,
+                    lines[..usize::from(*len)].iter().map(|&[nl, colon]| {
+                        let line = start;
+                        start += usize::from(nl) + 1;
+                        let colon = if colon == NONE8 {
+                            usize::MAX
+                        } else {
+                            line + usize::from(colon)
+                        };
+                        (line + usize::from(nl), colon)
+                    }),
+                    f,
+                )
+            }
             Self::Large(lines) => walk(
                 raw,
                 lines.iter().map(|l| {
@@ -198,7 +218,7 @@ impl Iterator for Iter<'_> {
         if self.i == self.lines.len() {
             return None;
         }
-        let (nl, colon) = self.lines.get(self.i);
+        let (nl, colon) = self.lines.get(self.i, self.start);
         let start = self.start;
         let le = nl - usize::from(nl > start && self.raw[nl - 1] == b'\r');
         self.i += 1;

@@ -16,7 +16,7 @@ use super::slots::set_list_item;
 use super::keys::key_str;
 use super::lines::{Lines, Pos};
 use super::names::NameCache;
-use super::pairs::{new_pair, Lease};
+use super::pairs::{new_pair_ptr, Lease};
 use super::strings::{new_str, str_bytes};
 
 /// Base class of every parsed message (`kind` "action" and "unknown" use it directly).
@@ -52,7 +52,7 @@ pub fn build(py: Python<'_>, view: &MessageView<'_>, names: &mut NameCache) -> P
         Some(bytes) => names.get(py, bytes)?.into_any(),
         None => py.None(),
     };
-    let (lines, fields) = Lines::new(view.lines, view.head);
+    let (lines, fields) = Lines::new(view.lines);
     let base = Message {
         raw: PyBytes::new(py, view.raw).unbind(),
         name,
@@ -130,12 +130,13 @@ impl Message {
             .map(|f| f.value(raw))
     }
 
-    /// A list with one item per field, made by `item` (the hot path of `items()`).
+    /// A list with one item per field, made by `item` (the hot path of `items()`): a new
+    /// reference, or null with the Python error set.
     #[inline(always)]
-    fn list_of_fields<'py, T>(
+    fn list_of_fields<'py>(
         &self,
         py: Python<'py>,
-        mut item: impl FnMut(Pos) -> PyResult<Bound<'py, T>>,
+        mut item: impl FnMut(Pos) -> *mut ffi::PyObject,
     ) -> PyResult<Bound<'py, PyList>> {
         let n = self.fields as usize;
         // SAFETY: a new list of exactly `n` slots (one per field); each slot is set once
@@ -144,12 +145,19 @@ impl Message {
         unsafe {
             let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))?;
             let mut i = 0;
-            self.lines.try_each_field(self.raw_bytes(py), |f| {
+            let filled = self.lines.try_each_field(self.raw_bytes(py), #[inline(always)] |f| {
                 debug_assert!(i < n);
-                set_list_item(list.as_ptr(), i, item(f)?.into_ptr());
+                let value = item(f);
+                if value.is_null() {
+                    return Err(());
+                }
+                set_list_item(list.as_ptr(), i, value);
                 i += 1;
-                Ok::<(), PyErr>(())
-            })?;
+                Ok(())
+            });
+            if filled.is_err() {
+                return Err(PyErr::fetch(py));
+            }
             Ok(list.cast_into_unchecked())
         }
     }
@@ -306,7 +314,7 @@ impl Message {
             let list = Self::list_of(
                 py,
                 count[i] as usize,
-                members.map(|(_, m)| Ok(pairs.pair(py, raw, *m)?.get_item(1)?)),
+                members.map(|(_, m)| pairs.pair(py, raw, *m)?.get_item(1)),
             )?;
             dict.set_item(pair.get_borrowed_item(0)?, list)?;
         }
@@ -321,14 +329,20 @@ impl Message {
         let raw = self.raw_bytes(py);
         let mut lease = Lease::take();
         match lease.cache() {
-            Some(cache) => self.list_of_fields(py, |f| cache.pair(py, raw, f)),
-            None => self.list_of_fields(py, |f| new_pair(py, raw, f)),
+            Some(cache) => self.list_of_fields(py, #[inline(always)] |f| cache.pair_ptr(py, raw, f)),
+            None => self.list_of_fields(py, |f| new_pair_ptr(py, raw, f)),
         }
     }
 
     fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let raw = self.raw_bytes(py);
-        self.list_of_fields(py, |f| key_str(py, f.key(raw)))
+        self.list_of_fields(py, |f| match key_str(py, f.key(raw)) {
+            Ok(key) => key.into_ptr(),
+            Err(err) => {
+                err.restore(py);
+                std::ptr::null_mut()
+            }
+        })
     }
 
     #[pyo3(signature = (key, default=None))]

@@ -19,7 +19,8 @@ use super::slots::set_tuple_item;
 use super::lines::Pos;
 use super::strings::new_str;
 
-const SLOTS: usize = 4096;
+/// Two-way sets: a line may sit in either slot of its set.
+const SETS: usize = 2048;
 /// Longer lines hold mostly unique values (channel names, IDs): caching them would churn.
 const MAX_LINE: usize = 40;
 
@@ -49,7 +50,27 @@ fn hash(bytes: &[u8]) -> usize {
         w[..n].copy_from_slice(bytes);
         u64::from_le_bytes(w)
     };
-    ((x ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize % SLOTS
+    ((x ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 53) as usize % SETS
+}
+
+/// `a == b` for two slices of the same length `n <= MAX_LINE`, with a few word compares
+/// (overlapping at the end) instead of a loop or a `memcmp` call.
+#[inline(always)]
+fn same_line(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    debug_assert!(n == b.len() && n <= MAX_LINE);
+    let w = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    if n >= 8 {
+        let mut same = w(a, 0) == w(b, 0) && w(a, n - 8) == w(b, n - 8);
+        if n > 16 {
+            same &= w(a, 8) == w(b, 8) && w(a, n - 16) == w(b, n - 16);
+        }
+        if n > 32 {
+            same &= w(a, 16) == w(b, 16);
+        }
+        return same;
+    }
+    same_bytes(a, b)
 }
 
 /// A new `(key, value)` tuple for the field at `pos`.
@@ -66,36 +87,68 @@ pub fn new_pair<'py>(py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'p
     }
 }
 
+/// [`new_pair`] as a new reference, or null with the Python error set.
+#[inline(never)]
+pub fn new_pair_ptr(py: Python<'_>, raw: &[u8], pos: Pos) -> *mut ffi::PyObject {
+    match new_pair(py, raw, pos) {
+        Ok(pair) => pair.into_ptr(),
+        Err(err) => {
+            err.restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
 impl PairCache {
-    /// The tuple for the field at `pos`: a shared one on a hit (the hot path, kept small
-    /// so it inlines into the caller's loop), else a new one, cached when short.
+    /// A new reference to the tuple for the field at `pos` (null with the Python error set
+    /// on failure): a shared one on a hit, which is the hot path and small enough to inline
+    /// into the caller's loop; else a new one, cached when short.
     #[inline(always)]
-    pub fn pair<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
+    pub fn pair_ptr(&mut self, py: Python<'_>, raw: &[u8], pos: Pos) -> *mut ffi::PyObject {
         let line = pos.line(raw);
         let n = line.len();
         if n > MAX_LINE {
-            return new_pair(py, raw, pos);
+            return new_pair_ptr(py, raw, pos);
         }
-        let at = hash(line);
-        let slot = &self.slots[at];
-        // An empty slot has length 0, and a field line is never empty (it holds a colon).
-        if usize::from(slot.len) == n && same_bytes(&slot.bytes[..n], line) {
-            if let Some(pair) = &slot.pair {
-                return Ok(pair.bind(py).clone());
+        let set = hash(line);
+        for slot in &self.slots[2 * set..2 * set + 2] {
+            // An empty slot has length 0, and a field line is never empty (it holds a colon).
+            if usize::from(slot.len) == n && same_line(&slot.bytes[..n], line) {
+                if let Some(pair) = &slot.pair {
+                    return pair.clone_ref(py).into_ptr();
+                }
             }
         }
-        self.miss(py, raw, pos, at)
+        self.miss(py, raw, pos, set)
     }
 
+    /// A new tuple, cached in the first slot of its set; the slot's previous line moves to
+    /// the second slot (whose line is dropped).
     #[inline(never)]
-    fn miss<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos, at: usize) -> PyResult<Bound<'py, PyTuple>> {
-        let line = pos.line(raw);
-        let pair = new_pair(py, raw, pos)?;
-        let slot = &mut self.slots[at];
-        slot.len = line.len() as u8;
-        slot.bytes[..line.len()].copy_from_slice(line);
-        slot.pair = Some(pair.clone().unbind());
-        Ok(pair)
+    fn miss(&mut self, py: Python<'_>, raw: &[u8], pos: Pos, set: usize) -> *mut ffi::PyObject {
+        let pair = new_pair_ptr(py, raw, pos);
+        if !pair.is_null() {
+            let line = pos.line(raw);
+            let mut slot = Slot {
+                len: line.len() as u8,
+                bytes: [0; MAX_LINE],
+                // SAFETY: `pair` is a valid tuple; the slot takes a reference of its own.
+                pair: Some(unsafe { Bound::from_borrowed_ptr(py, pair).cast_into_unchecked() }.unbind()),
+            };
+            slot.bytes[..line.len()].copy_from_slice(line);
+            let first = std::mem::replace(&mut self.slots[2 * set], slot);
+            self.slots[2 * set + 1] = first;
+        }
+        pair
+    }
+
+    /// [`PairCache::pair_ptr`] as a `Bound`.
+    #[inline]
+    pub fn pair<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
+        // SAFETY: a new reference to a tuple, or null with the error set.
+        unsafe {
+            Ok(Bound::from_owned_ptr_or_err(py, self.pair_ptr(py, raw, pos))?.cast_into_unchecked())
+        }
     }
 }
 
@@ -109,7 +162,7 @@ impl Lease {
         if let Some(cache) = guard.as_deref_mut() {
             if cache.is_none() {
                 *cache = Some(PairCache {
-                    slots: (0..SLOTS)
+                    slots: (0..2 * SETS)
                         .map(|_| Slot {
                             len: 0,
                             bytes: [0; MAX_LINE],

@@ -42,6 +42,13 @@ def _skip_or_fail(reason: str) -> None:
     pytest.skip(reason + "; " + ENABLE_HINT)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = str(Path(__file__).parent)
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.timeout(120))  # a hang fails fast, with its traceback
+
+
 @pytest.fixture(scope="session")
 def nats_url() -> str:
     try:

@@ -14,11 +14,11 @@ import asyncio
 import contextlib
 import dataclasses
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+from .child import ChildServer
 
 __all__ = ["FakeAsteriskProcess", "client_firehose", "request_latency"]
 
@@ -155,31 +155,12 @@ class FakeAsteriskProcess:
     """``ami_fast.testing.FakeAsterisk`` in a child process; ``url`` once started."""
 
     def __init__(self) -> None:
+        self._child = ChildServer("ami_fast._bench.fake_server", "URL")
         self.url = ""
-        self._proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> FakeAsteriskProcess:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "ami_fast._bench.fake_server"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line.startswith("URL "):
-            self.__exit__()
-            raise RuntimeError(f"FakeAsterisk did not start: {line!r}")
-        self.url = line.split()[1]
+        self.url = self._child.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._proc is not None:
-            assert self._proc.stdin is not None
-            self._proc.stdin.close()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
+        self._child.stop()

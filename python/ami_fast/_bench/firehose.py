@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 import re
 import socket
-import subprocess
 import sys
 import threading
 
+from .child import ChildServer
 from .gen_stream import BANNER, generate
 
 __all__ = ["FirehoseProcess", "main"]
@@ -135,41 +135,16 @@ class FirehoseProcess:
         self.events = events
         self.seed = seed
         self.port = 0
-        self._proc: subprocess.Popen[str] | None = None
+        self._child = ChildServer(
+            "ami_fast._bench.firehose", "PORT", "--events", str(events), "--seed", str(seed)
+        )
 
     def __enter__(self) -> FirehoseProcess:
-        self._proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ami_fast._bench.firehose",
-                "--events",
-                str(self.events),
-                "--seed",
-                str(self.seed),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line.startswith("PORT "):
-            self.__exit__()
-            raise RuntimeError(f"firehose server did not start: {line!r}")
-        self.port = int(line.split()[1])
+        self.port = int(self._child.start())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._proc is not None:
-            assert self._proc.stdin is not None
-            self._proc.stdin.close()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
+        self._child.stop()
 
 
 if __name__ == "__main__":

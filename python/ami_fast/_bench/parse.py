@@ -64,100 +64,76 @@ class ParseResult:
         return dict(self.__dict__)
 
 
-def _ami_fast_name(parser_cls: Any) -> Runner:
+# Per-batch counters: called once a chunk, so the per-message loop stays inline in each one.
+def _hits_by_attr(batch: list[Any]) -> int:
+    hits = 0
+    for message in batch:
+        if message.name == FILTER_NAME:
+            hits += 1
+    return hits
+
+
+def _hits_by_key(batch: list[Any]) -> int:
+    hits = 0
+    for message in batch:
+        if message.get("Event") == FILTER_NAME:
+            hits += 1
+    return hits
+
+
+def _fields_by_items(batch: list[Any]) -> int:
+    fields = 0
+    for message in batch:
+        fields += len(message.items())
+    return fields
+
+
+def _fields_by_len(batch: list[Any]) -> int:
+    fields = 0
+    for message in batch:
+        fields += len(message)  # the dict holds every (deduplicated) field already
+    return fields
+
+
+def _fields_panoramisk(batch: list[Any]) -> int:
+    fields = 0
+    for message in batch:
+        # Eager: every value is already a str (repeats as lists); minus its "content" key.
+        fields += len(message) - 1
+    return fields
+
+
+def _runner(parser_cls: Any, count: Callable[[list[Any]], int]) -> Runner:
     def run(chunks: list[bytes]) -> tuple[int, int]:
         feed = parser_cls().feed
-        messages = hits = 0
+        messages = counted = 0
         for data in chunks:
             batch = feed(data)
             messages += len(batch)
-            for message in batch:
-                if message.name == FILTER_NAME:
-                    hits += 1
-        return messages, hits
+            counted += count(batch)
+        return messages, counted
 
     return run
-
-
-def _ami_fast_fields(parser_cls: Any) -> Runner:
-    def run(chunks: list[bytes]) -> tuple[int, int]:
-        feed = parser_cls().feed
-        messages = fields = 0
-        for data in chunks:
-            batch = feed(data)
-            messages += len(batch)
-            for message in batch:
-                fields += len(message.items())
-        return messages, fields
-
-    return run
-
-
-def _naive_name(chunks: list[bytes]) -> tuple[int, int]:
-    feed = NaiveParser().feed
-    messages = hits = 0
-    for data in chunks:
-        batch = feed(data)
-        messages += len(batch)
-        for message in batch:
-            if message.get("Event") == FILTER_NAME:
-                hits += 1
-    return messages, hits
-
-
-def _naive_fields(chunks: list[bytes]) -> tuple[int, int]:
-    feed = NaiveParser().feed
-    messages = fields = 0
-    for data in chunks:
-        batch = feed(data)
-        messages += len(batch)
-        for message in batch:
-            fields += len(message)  # the dict holds every (deduplicated) field already
-    return messages, fields
-
-
-def _panoramisk_name(chunks: list[bytes]) -> tuple[int, int]:
-    feed = PanoramiskParser().feed
-    messages = hits = 0
-    for data in chunks:
-        batch = feed(data)
-        messages += len(batch)
-        for message in batch:
-            if message.get("Event") == FILTER_NAME:
-                hits += 1
-    return messages, hits
-
-
-def _panoramisk_fields(chunks: list[bytes]) -> tuple[int, int]:
-    feed = PanoramiskParser().feed
-    messages = fields = 0
-    for data in chunks:
-        batch = feed(data)
-        messages += len(batch)
-        for message in batch:
-            # Eager: every value is already a str (repeats as lists); minus its "content" key.
-            fields += len(message) - 1
-    return messages, fields
 
 
 def cases(include: set[str] | None = None) -> list[ParseCase]:
     """Every available (parser, pattern) case; `include` restricts the parser names."""
     from .. import _pyparser, _select
 
-    out: list[ParseCase] = []
+    # parser name -> (class, name counter, fields counter)
+    table: dict[str, tuple[Any, Callable[[list[Any]], int], Callable[[list[Any]], int]]] = {}
     if _select.native is not None:
-        out.append(ParseCase("native", "name", _ami_fast_name(_select.native.Parser)))
-        out.append(ParseCase("native", "fields", _ami_fast_fields(_select.native.Parser)))
-    out.append(ParseCase("pure", "name", _ami_fast_name(_pyparser.Parser)))
-    out.append(ParseCase("pure", "fields", _ami_fast_fields(_pyparser.Parser)))
-    out.append(ParseCase("naive", "name", _naive_name))
-    out.append(ParseCase("naive", "fields", _naive_fields))
+        table["native"] = (_select.native.Parser, _hits_by_attr, _fields_by_items)
+    table["pure"] = (_pyparser.Parser, _hits_by_attr, _fields_by_items)
+    table["naive"] = (NaiveParser, _hits_by_key, _fields_by_len)
     if panoramisk_available():
-        out.append(ParseCase("panoramisk", "name", _panoramisk_name))
-        out.append(ParseCase("panoramisk", "fields", _panoramisk_fields))
-    if include is not None:
-        out = [c for c in out if c.parser in include]
-    return out
+        table["panoramisk"] = (PanoramiskParser, _hits_by_key, _fields_panoramisk)
+    return [
+        ParseCase(parser, pattern, _runner(cls, count))
+        for parser, (cls, name_count, fields_count) in table.items()
+        if include is None or parser in include
+        for pattern, count in (("name", name_count), ("fields", fields_count))
+    ]
 
 
 def measure(

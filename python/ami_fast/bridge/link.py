@@ -335,7 +335,10 @@ class Link:
         if not client.closed:
             client.close()
         # Every event read before the close is delivered (and numbered) before the marker.
-        await client.wait_closed()
+        try:
+            await asyncio.wait_for(client.wait_closed(), 30.0)
+        except asyncio.TimeoutError:  # a stuck transport must not wedge the link
+            logger.error("bridge %s: the AMI connection did not close within 30 s", self.server.id)
         self.dispatch_dropped += client.stats.events_dropped
         self.client = None
         self._close_epoch(reason)
