@@ -117,6 +117,18 @@ def nats_cpu() -> float | None:
         return None
 
 
+async def drop_stream(url: str, names: list[str]) -> None:
+    """Delete the run's stream and lease bucket: the broker is shared and long-lived."""
+    import nats
+
+    nc = await nats.connect(url)
+    try:
+        for name in names:
+            await nc.jetstream().delete_stream(name)
+    finally:
+        await nc.close()
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from ami_fast.bridge import Bridge, parse_config
 
@@ -163,6 +175,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     sims.stdin.close()
     sims.wait(10)
     consumer.wait(10)
+    await drop_stream(args.nats, [f"S{tag}", f"KV_L{tag}"])
     result = json.loads(line)
     dropped = sum(s["dropped_buffer"] + s["dropped_dispatch"] for s in stats.values())
     return {

@@ -13,6 +13,7 @@ broker-restart tests start their own private nats-server (same binary) on a free
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -62,10 +63,34 @@ def nats_url() -> str:
     return url
 
 
-@pytest.fixture
-def tag() -> str:
-    """Unique names per test: subject prefix, stream and lease bucket never collide."""
-    return f"t{uuid.uuid4().hex[:10]}"
+@pytest_asyncio.fixture
+async def tag() -> AsyncIterator[str]:
+    """Unique names per test: subject prefix, stream ``S<tag>`` and lease bucket ``L<tag>``,
+    deleted from the shared broker afterwards (a long-lived test server must not fill up)."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    yield name
+    url = os.environ.get("NATS_TEST_URL")
+    if url:
+        await delete_streams(url, [f"S{name}", f"KV_L{name}"])
+
+
+async def delete_streams(url: str, names: list[str]) -> None:
+    try:
+        import nats
+        from nats.js.errors import NotFoundError
+    except ImportError:
+        return
+    try:
+        nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False)
+    except Exception:
+        return
+    try:
+        js = nc.jetstream(timeout=5)
+        for name in names:
+            with contextlib.suppress(NotFoundError):
+                await js.delete_stream(name)
+    finally:
+        await nc.close()
 
 
 def bridge_config(tag: str, nats_url: str, servers: dict[str, str], **bridge: Any) -> dict[str, Any]:
