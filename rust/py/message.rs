@@ -329,7 +329,13 @@ impl Message {
         let raw = self.raw_bytes(py);
         let mut lease = Lease::take();
         match lease.cache() {
-            Some(cache) => self.list_of_fields(py, #[inline(always)] |f| cache.pair_ptr(py, raw, f)),
+            Some(cache) => {
+                let _ = self.lines.try_each_field(raw, |f| {
+                    cache.prefetch(raw, f);
+                    Ok::<(), ()>(())
+                });
+                self.list_of_fields(py, #[inline(always)] |f| cache.pair_ptr(py, raw, f))
+            }
             None => self.list_of_fields(py, |f| new_pair_ptr(py, raw, f)),
         }
     }
