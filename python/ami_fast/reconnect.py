@@ -31,8 +31,9 @@ What it does (and what it never does):
 - **Marks the stream**: :meth:`events` yields :class:`ConnectionLost` after the last event of a
   session and :class:`Reconnected` before the first event of the next. Markers are never dropped.
 - **Calls** ``on_reconnect(client, epoch)`` (sync or async) after each *re*-connection (epoch
-  >= 2), once the mask and filters are in place: resynchronise there (``CoreShowChannels``,
-  ``QueueStatus``...). Its exceptions are logged, never fatal.
+  >= 2), once the mask and filters are in place and before the session counts as connected
+  (``wait_connected``): resynchronise there (``CoreShowChannels``, ``QueueStatus``...) with the
+  client it is given. Its exceptions are logged, never fatal.
 - **Never re-sends** anything. A request pending at a disconnect fails with
   :class:`~ami_fast.errors.ConnectionLostError` (an ``Originate`` may or may not have run; only
   the caller can decide). :meth:`request` while disconnected fails at once the same way.
@@ -268,7 +269,8 @@ class ReconnectingClient:
         )
 
     async def wait_connected(self, timeout: float | None = None) -> Client:
-        """Wait until a session is logged in (its mask and filters applied) and return its client.
+        """Wait until a session is logged in (mask and filters applied, ``on_reconnect`` done) and
+        return its client.
 
         Raises the stop error if the supervisor gave up, ``TimeoutError`` after ``timeout``."""
         self.start()
@@ -492,10 +494,12 @@ class ReconnectingClient:
                     self._announce()
                     logger.info("ami-fast reconnect %s: session %d logged in", self._where, epoch)
                 await self._restore_state(client)
+                # Ready means resynchronised: the hook runs (with the client in hand) before
+                # wait_connected() and request() see the new session.
+                if not client.closed and epoch > 1 and self.on_reconnect is not None:
+                    await self._call_hook(client, epoch)
                 if not client.closed:
                     self._connected.set()
-                    if epoch > 1 and self.on_reconnect is not None:
-                        await self._call_hook(client, epoch)
                 await client.wait_closed()
                 # Every event of the session was dispatched (so a Shutdown was seen) by now.
                 self._client = None

@@ -15,7 +15,10 @@ const NONE8: u8 = u8::MAX;
 pub enum Lines {
     /// Per line, relative to its start: the offset of its LF (1..=254) and of its first
     /// colon (`NONE8` when there is none). A line starts just after the previous line's LF.
-    Small { len: u8, lines: [[u8; 2]; INLINE] },
+    Small {
+        len: u8,
+        lines: [[u8; 2]; INLINE],
+    },
     Large(Box<[Line]>),
 }
 

@@ -12,11 +12,11 @@ use pyo3::{intern, IntoPyObjectExt};
 use ami_fast_core::classify::is_action_id_key;
 use ami_fast_core::{Kind, MessageView, Span};
 
-use super::slots::set_list_item;
 use super::keys::key_str;
 use super::lines::{Lines, Pos};
 use super::names::NameCache;
 use super::pairs::{new_pair_ptr, Lease};
+use super::slots::set_list_item;
 use super::strings::{new_str, str_bytes};
 
 /// Base class of every parsed message (`kind` "action" and "unknown" use it directly).
@@ -107,10 +107,24 @@ impl Message {
         key: &[u8],
     ) -> PyResult<Option<Bound<'py, PyString>>> {
         let raw = self.raw_bytes(py);
-        match self.matching(py, key).next() {
+        match self.first_field(raw, key) {
             Some(f) => Ok(Some(new_str(py, f.value(raw))?)),
             None => Ok(None),
         }
+    }
+
+    /// The first field whose key equals `key`, ASCII case-insensitively (the hot path of
+    /// `msg[key]`, `get_field_value` and `in`).
+    #[inline]
+    fn first_field(&self, raw: &[u8], key: &[u8]) -> Option<Pos> {
+        let found = self.lines.try_each_field(raw, |f| {
+            // Lengths differ for most keys: compare them before any byte.
+            if f.colon - f.start == key.len() && f.key(raw).eq_ignore_ascii_case(key) {
+                return Err(f);
+            }
+            Ok(())
+        });
+        found.err()
     }
 
     fn values<'py>(&self, py: Python<'py>, key: &[u8]) -> PyResult<Bound<'py, PyList>> {
@@ -145,16 +159,20 @@ impl Message {
         unsafe {
             let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))?;
             let mut i = 0;
-            let filled = self.lines.try_each_field(self.raw_bytes(py), #[inline(always)] |f| {
-                debug_assert!(i < n);
-                let value = item(f);
-                if value.is_null() {
-                    return Err(());
-                }
-                set_list_item(list.as_ptr(), i, value);
-                i += 1;
-                Ok(())
-            });
+            let filled = self.lines.try_each_field(
+                self.raw_bytes(py),
+                #[inline(always)]
+                |f| {
+                    debug_assert!(i < n);
+                    let value = item(f);
+                    if value.is_null() {
+                        return Err(());
+                    }
+                    set_list_item(list.as_ptr(), i, value);
+                    i += 1;
+                    Ok(())
+                },
+            );
             if filled.is_err() {
                 return Err(PyErr::fetch(py));
             }
@@ -222,7 +240,9 @@ impl Message {
 
     #[getter(action_id)]
     fn action_id_attr<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
-        self.action_id_bytes(py).map(|id| new_str(py, id)).transpose()
+        self.action_id_bytes(py)
+            .map(|id| new_str(py, id))
+            .transpose()
     }
 
     #[getter]
@@ -230,7 +250,11 @@ impl Message {
         let raw = self.raw_bytes(py);
         let n = self.lines.len() - self.fields as usize;
         let extra = self.lines.iter(raw).filter(|p| !p.is_field());
-        Self::list_of(py, n, extra.map(|p| Ok(new_str(py, p.line(raw))?.into_any())))
+        Self::list_of(
+            py,
+            n,
+            extra.map(|p| Ok(new_str(py, p.line(raw))?.into_any())),
+        )
     }
 
     fn get_action_id<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
@@ -329,13 +353,11 @@ impl Message {
         let raw = self.raw_bytes(py);
         let mut lease = Lease::take();
         match lease.cache() {
-            Some(cache) => {
-                let _ = self.lines.try_each_field(raw, |f| {
-                    cache.prefetch(raw, f);
-                    Ok::<(), ()>(())
-                });
-                self.list_of_fields(py, #[inline(always)] |f| cache.pair_ptr(py, raw, f))
-            }
+            Some(cache) => self.list_of_fields(
+                py,
+                #[inline(always)]
+                |f| cache.pair_ptr(py, raw, f),
+            ),
             None => self.list_of_fields(py, |f| new_pair_ptr(py, raw, f)),
         }
     }
@@ -380,8 +402,7 @@ impl Message {
         let Some(wanted) = key_arg(key)? else {
             return Ok(false);
         };
-        let found = self.matching(py, &wanted).next().is_some();
-        Ok(found)
+        Ok(self.first_field(self.raw_bytes(py), &wanted).is_some())
     }
 
     fn __len__(&self) -> usize {

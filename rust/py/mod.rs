@@ -7,6 +7,6 @@ pub mod lines;
 pub mod message;
 pub mod names;
 pub mod pairs;
-pub mod slots;
 pub mod parser;
+pub mod slots;
 pub mod strings;

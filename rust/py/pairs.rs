@@ -1,7 +1,11 @@
 //! `(key, value)` tuples for `items()` and `get_fields()`, with a small process-wide cache
 //! for short field lines, which repeat from message to message (`Privilege: call,all`,
-//! `ChannelStateDesc: Up`, `Language: en`...): a hit is one shared tuple instead of a new
-//! tuple and a new value `str` (and their later deallocation).
+//! `ChannelStateDesc: Up`, and the `Channel`/`Uniqueid` lines every event of a call
+//! repeats): a hit is one shared tuple instead of a new tuple and a new value `str` (and
+//! their later deallocation). Measured on generated call-centre traffic it roughly doubles
+//! `items()` throughput (9 in 10 lookups hit).
+//!
+//! The cache is bounded: 4096 slots (two-way sets, about 230 KiB) and the tuples they hold.
 //!
 //! Messages outlive the `feed()` that made them and may be read from any thread, so the
 //! cache cannot belong to a parser without every message holding a reference to it. It is
@@ -15,8 +19,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::keys::{key_str, same_bytes};
-use super::slots::set_tuple_item;
 use super::lines::Pos;
+use super::slots::set_tuple_item;
 use super::strings::new_str;
 
 /// Two-way sets: a line may sit in either slot of its set.
@@ -24,6 +28,8 @@ const SETS: usize = 2048;
 /// Longer lines hold mostly unique values (channel names, IDs): caching them would churn.
 const MAX_LINE: usize = 40;
 
+/// One cache line each, so a lookup touches at most two lines.
+#[repr(align(64))]
 struct Slot {
     len: u8,
     bytes: [u8; MAX_LINE],
@@ -36,7 +42,7 @@ pub struct PairCache {
 
 static CACHE: Mutex<Option<PairCache>> = Mutex::new(None);
 
-/// A hash of 1..=32 bytes from the length and up to three (overlapping) words.
+/// The set of a line of 1..=40 bytes, from its length and up to three (overlapping) words.
 #[inline(always)]
 fn hash(bytes: &[u8]) -> usize {
     let n = bytes.len();
@@ -100,62 +106,58 @@ pub fn new_pair_ptr(py: Python<'_>, raw: &[u8], pos: Pos) -> *mut ffi::PyObject 
 }
 
 impl PairCache {
-    /// A new reference to the tuple for the field at `pos` (null with the Python error set
-    /// on failure): a shared one on a hit, which is the hot path and small enough to inline
-    /// into the caller's loop; else a new one, cached when short.
+    /// The cached tuple for the field at `pos` (a borrowed pointer), if any.
     #[inline(always)]
-    pub fn pair_ptr(&mut self, py: Python<'_>, raw: &[u8], pos: Pos) -> *mut ffi::PyObject {
+    pub fn lookup(&self, raw: &[u8], pos: Pos) -> Option<*mut ffi::PyObject> {
         let line = pos.line(raw);
         let n = line.len();
         if n > MAX_LINE {
-            return new_pair_ptr(py, raw, pos);
+            return None;
         }
         let set = hash(line);
         for slot in &self.slots[2 * set..2 * set + 2] {
             // An empty slot has length 0, and a field line is never empty (it holds a colon).
             if usize::from(slot.len) == n && same_line(&slot.bytes[..n], line) {
                 if let Some(pair) = &slot.pair {
-                    return pair.clone_ref(py).into_ptr();
+                    return Some(pair.as_ptr());
                 }
             }
         }
-        self.miss(py, raw, pos, set)
+        None
     }
 
-    /// Starts loading the set where the field at `pos` would be, so that a lookup shortly
-    /// after finds it in the CPU cache: the sets are scattered over a few hundred KiB, and
-    /// looking up a message's fields one after the other would wait for each in turn.
+    /// A new reference to the tuple for the field at `pos` (null with the Python error set
+    /// on failure): a shared one on a hit, else a new one, cached when short.
     #[inline(always)]
-    pub fn prefetch(&self, raw: &[u8], pos: Pos) {
-        let line = pos.line(raw);
-        if line.len() <= MAX_LINE {
-            let set = &self.slots[2 * hash(line)..][..2];
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: prefetching is only a hint and never faults; the address is in bounds.
-            unsafe {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(set.as_ptr().cast::<i8>());
-                _mm_prefetch::<_MM_HINT_T0>(set.as_ptr().cast::<i8>().add(64));
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            let _ = set;
+    pub fn pair_ptr(&mut self, py: Python<'_>, raw: &[u8], pos: Pos) -> *mut ffi::PyObject {
+        match self.lookup(raw, pos) {
+            // SAFETY: a live tuple held by the cache.
+            Some(pair) => unsafe {
+                ffi::Py_INCREF(pair);
+                pair
+            },
+            None => self.miss(py, raw, pos),
         }
     }
 
-    /// A new tuple, cached in the first slot of its set; the slot's previous line moves to
-    /// the second slot (whose line is dropped).
+    /// A new tuple (a new reference, or null with the Python error set), cached in the first
+    /// slot of its set when the line is short; that slot's previous line moves to the second
+    /// slot, whose line is dropped.
     #[inline(never)]
-    fn miss(&mut self, py: Python<'_>, raw: &[u8], pos: Pos, set: usize) -> *mut ffi::PyObject {
+    pub fn miss(&mut self, py: Python<'_>, raw: &[u8], pos: Pos) -> *mut ffi::PyObject {
         let pair = new_pair_ptr(py, raw, pos);
-        if !pair.is_null() {
-            let line = pos.line(raw);
+        let line = pos.line(raw);
+        if !pair.is_null() && line.len() <= MAX_LINE {
             let mut slot = Slot {
                 len: line.len() as u8,
                 bytes: [0; MAX_LINE],
                 // SAFETY: `pair` is a valid tuple; the slot takes a reference of its own.
-                pair: Some(unsafe { Bound::from_borrowed_ptr(py, pair).cast_into_unchecked() }.unbind()),
+                pair: Some(
+                    unsafe { Bound::from_borrowed_ptr(py, pair).cast_into_unchecked() }.unbind(),
+                ),
             };
             slot.bytes[..line.len()].copy_from_slice(line);
+            let set = hash(line);
             let first = std::mem::replace(&mut self.slots[2 * set], slot);
             self.slots[2 * set + 1] = first;
         }
@@ -164,10 +166,18 @@ impl PairCache {
 
     /// [`PairCache::pair_ptr`] as a `Bound`.
     #[inline]
-    pub fn pair<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
+    pub fn pair<'py>(
+        &mut self,
+        py: Python<'py>,
+        raw: &[u8],
+        pos: Pos,
+    ) -> PyResult<Bound<'py, PyTuple>> {
         // SAFETY: a new reference to a tuple, or null with the error set.
         unsafe {
-            Ok(Bound::from_owned_ptr_or_err(py, self.pair_ptr(py, raw, pos))?.cast_into_unchecked())
+            Ok(
+                Bound::from_owned_ptr_or_err(py, self.pair_ptr(py, raw, pos))?
+                    .cast_into_unchecked(),
+            )
         }
     }
 }
@@ -178,7 +188,7 @@ pub struct Lease(Option<MutexGuard<'static, Option<PairCache>>>);
 impl Lease {
     #[inline]
     pub fn take() -> Self {
-        let mut guard = if std::env::var_os("NOCACHE").is_some() { None } else { CACHE.try_lock().ok() };
+        let mut guard = CACHE.try_lock().ok();
         if let Some(cache) = guard.as_deref_mut() {
             if cache.is_none() {
                 *cache = Some(PairCache {
@@ -203,7 +213,12 @@ impl Lease {
 
     /// The `(key, value)` tuple of the field at `pos`: shared when cached.
     #[inline]
-    pub fn pair<'py>(&mut self, py: Python<'py>, raw: &[u8], pos: Pos) -> PyResult<Bound<'py, PyTuple>> {
+    pub fn pair<'py>(
+        &mut self,
+        py: Python<'py>,
+        raw: &[u8],
+        pos: Pos,
+    ) -> PyResult<Bound<'py, PyTuple>> {
         match self.cache() {
             Some(cache) => cache.pair(py, raw, pos),
             None => new_pair(py, raw, pos),

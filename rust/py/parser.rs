@@ -7,10 +7,10 @@ use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString};
 
 use ami_fast_core::{Framer, Limits, MessageView, ProtocolError as CoreError, Sink};
 
-use super::slots::set_list_item;
 use super::errors::protocol_error;
 use super::message;
 use super::names::NameCache;
+use super::slots::set_list_item;
 use super::strings::new_str;
 
 #[pyclass(module = "ami_fast._native", name = "Parser")]
