@@ -11,7 +11,7 @@ import pytest
 
 import ami_fast
 from ami_fast.messages import Message
-from ami_fast.testing import FakeAsterisk, FakeConnection, format_message
+from ami_fast.testing import EventFilter, FakeAsterisk, FakeConnection, format_message, parse_event_filter
 from ami_fast.testing import fake_asterisk as fake_asterisk  # the fixture users get
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "asterisk22"
@@ -229,6 +229,113 @@ async def test_push_event_reaches_only_logged_in_listeners(srv: FakeAsterisk) ->
     assert event.items() == [("Event", "Custom"), ("A", "1"), ("B", "x"), ("B", "y")]
     for wire in (anonymous, quiet, loud):
         wire.close()
+
+
+async def ask(wire: Wire, name: str, *fields: tuple[str, str]) -> list[tuple[str, str]]:
+    wire.send(name, ("ActionID", "a"), *fields)
+    return (await wire.next()).items()
+
+
+async def test_getvar_setvar_globals_and_channels(srv: FakeAsterisk) -> None:
+    srv.channels = [{"Channel": "PJSIP/a-1"}]
+    srv.variables["PRESET"] = "p"
+    wire = await Wire.open(srv)
+    await login(wire)
+    await wire.next()
+    ok = [("Response", "Success"), ("ActionID", "a")]
+    assert await ask(wire, "Getvar", ("Variable", "UNSET")) == [*ok, ("Variable", "UNSET"), ("Value", "")]
+    assert await ask(wire, "Getvar", ("Variable", "PRESET")) == [*ok, ("Variable", "PRESET"), ("Value", "p")]
+    assert await ask(wire, "Setvar", ("Variable", "G"), ("Value", "v")) == [*ok, ("Message", "Variable Set")]
+    assert srv.variables["G"] == "v"
+    assert (await ask(wire, "Getvar", ("Variable", "g")))[-1] == ("Value", "")  # case-sensitive
+    assert (await ask(wire, "Getvar", ("Variable", "GLOBAL(G)")))[-1] == ("Value", "v")
+    on_channel = ("Channel", "PJSIP/a-1")
+    assert (await ask(wire, "Getvar", ("Variable", "G"), on_channel))[-1] == ("Value", "")
+    await ask(wire, "Setvar", ("Variable", "C"), ("Value", "cv"), on_channel)
+    assert (await ask(wire, "Getvar", ("Variable", "C"), on_channel))[-1] == ("Value", "cv")
+    assert srv.channel_variables == {"PJSIP/a-1": {"C": "cv"}} and "C" not in srv.variables
+    error = [("Response", "Error"), ("ActionID", "a")]
+    for name in ("Getvar", "Setvar"):
+        nowhere = await ask(wire, name, ("Variable", "C"), ("Channel", "PJSIP/b-2"))
+        assert nowhere == [*error, ("Message", "No such channel")]
+        assert await ask(wire, name) == [*error, ("Message", "No variable specified")]
+    wire.close()
+
+
+async def test_astdb_put_get_del(srv: FakeAsterisk) -> None:
+    wire = await Wire.open(srv)
+    await login(wire)
+    await wire.next()
+    where = (("Family", "fam"), ("Key", "k"))
+    missing = [("Response", "Error"), ("ActionID", "a"), ("Message", "Database entry not found")]
+    assert await ask(wire, "DBGet", *where) == missing
+    put = await ask(wire, "DBPut", *where, ("Val", "a b"))
+    assert put[-1] == ("Message", "Updated database successfully")
+    assert srv.database == {("fam", "k"): "a b"}
+    start = await ask(wire, "DBGet", *where)
+    assert start[2:] == [("EventList", "start"), ("Message", "Result will follow")]
+    item, done = await wire.next(), await wire.next()
+    assert item.items() == [
+        ("Event", "DBGetResponse"),
+        ("Family", "fam"),
+        ("Key", "k"),
+        ("Val", "a b"),
+        ("ActionID", "a"),
+    ]
+    assert done.items() == [
+        ("Event", "DBGetComplete"),
+        ("ActionID", "a"),
+        ("EventList", "Complete"),
+        ("ListItems", "1"),
+    ]
+    assert (await ask(wire, "DBDel", *where))[-1] == ("Message", "Key deleted successfully")
+    assert (await ask(wire, "DBDel", *where))[-1] == ("Message", "Database entry could not be deleted")
+    assert await ask(wire, "DBGet", *where) == missing
+    assert (await ask(wire, "DBGet", ("Family", "fam")))[-1] == ("Message", "No key specified.")
+    assert (await ask(wire, "DBDel", ("Key", "k")))[-1] == ("Message", "No family specified.")
+    assert (await ask(wire, "DBPut", ("Family", "fam")))[-1] == ("Message", "No key specified")
+    wire.close()
+
+
+async def test_filter_limits_the_events_of_its_connection(srv: FakeAsterisk) -> None:
+    filtered, plain = await Wire.open(srv), await Wire.open(srv)
+    for wire in (filtered, plain):
+        await login(wire)
+        await wire.next()  # FullyBooted
+    answer = await ask(filtered, "Filter", ("Operation", "Add"), ("Filter", "Event: UserEvent"))
+    assert answer == [("Response", "Success"), ("ActionID", "a"), ("Message", "Success")]
+    await ask(filtered, "Filter", ("Operation", "Add"), ("Filter", "!Skip: yes"))
+    assert srv.push_event("Newchannel", {"Channel": "x"}) == 1
+    assert srv.push_event("UserEvent", {"UserEvent": "A", "Skip": "yes"}) == 1
+    assert srv.push_event("UserEvent", {"UserEvent": "B"}) == 2
+    assert [(await plain.next()).name for _ in range(3)] == ["Newchannel", "UserEvent", "UserEvent"]
+    event = await filtered.next()
+    assert event.get_field_value("UserEvent") == "B" and not filtered.inbox
+    bad = await ask(filtered, "Filter", ("Operation", "Add"), ("Filter", "("))
+    assert bad[-1] == ("Message", "Filter did not compile.  Check the syntax of the filter given.")
+    assert (await ask(filtered, "Filter", ("Filter", "x")))[-1] == ("Message", "Unknown operation")
+    for wire in (filtered, plain):
+        wire.close()
+
+
+def test_parse_event_filter_legacy_and_advanced() -> None:
+    text = "Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: Keeper"
+    legacy = parse_event_filter(None, "UserEvent: Keep")
+    assert legacy == (EventFilter("regex", "UserEvent: Keep"), False)
+    assert legacy[0].matches(text)
+    assert parse_event_filter(None, "!Event: X") == (EventFilter("regex", "Event: X"), True)
+    formatted = "Filter was formatted incorrectly.  Check the syntax of the filter given."
+    for criteria, pattern in ((None, ""), (None, None), ("startsWith", "x"), ("method(fuzzy)", "x")):
+        assert parse_event_filter(criteria, pattern) == formatted
+    exact = parse_event_filter("name(UserEvent),header(UserEvent),method(exact)", "Keeper")
+    assert isinstance(exact, tuple) and exact[0].matches(text)
+    assert not exact[0].matches(text.replace("Keeper", "Keep"))
+    assert not exact[0].matches(text.replace("Event: UserEvent", "Event: Other", 1))
+    by_name = parse_event_filter("action(exclude),name(UserEvent)", None)
+    assert by_name == (EventFilter("none", "", "UserEvent"), True)
+    starts = parse_event_filter("header(Privilege),method(starts_with)", "user")
+    assert isinstance(starts, tuple) and starts[0].matches(text)
+    assert not starts[0].matches("Event: X\r\nChannel: y")  # no such header
 
 
 async def test_scripted_handlers_and_helpers(srv: FakeAsterisk) -> None:

@@ -18,7 +18,11 @@ socket closed without Goodbye; ``Permission denied`` before login (except Login,
 Logoff) and for actions a restricted user may not run; ``Logoff`` -> ``Goodbye`` then close;
 ``Ping``; ``Command`` in the >= 14 ``Output:`` format; ``UserEvent`` echoed as an event
 repeating every header but ``Action`` (ActionID included); ``Events``; ``CoreShowChannels``
-and ``Status`` event lists; ``ListCommands``; the unknown-action error. Actions of one
+and ``Status`` event lists; ``ListCommands``; ``Getvar``/``Setvar`` (globals in
+``srv.variables``, channel variables in ``srv.channel_variables`` for the channels of
+``channels``); ``DBPut``/``DBGet`` (an event list)/``DBDel`` on ``srv.database``; ``Filter``
+(legacy regex, ``!`` to exclude, and ``MatchCriteria``), which limits the events that
+connection gets; the unknown-action error. Actions of one
 connection are handled one after another, like Asterisk.
 
 Scripting: ``srv.on_action(name, handler)`` replaces or adds an action; the handler gets
@@ -39,6 +43,7 @@ import inspect
 import json
 import os
 import random
+import re
 import ssl
 import subprocess
 import time
@@ -55,6 +60,7 @@ from ._select import ParserPy
 from .messages import Message
 
 __all__ = [
+    "EventFilter",
     "FakeAsterisk",
     "FakeConnection",
     "FakeUser",
@@ -160,6 +166,8 @@ class FakeConnection(asyncio.Protocol):
         self._busy = False
         self._replay: asyncio.Task[None] | None = None
         self._actions_seen = asyncio.Event()
+        self.include_filters: list[EventFilter] = []
+        self.exclude_filters: list[EventFilter] = []
 
     def __repr__(self) -> str:
         return f"<FakeConnection user={self.username!r} logged_in={self.logged_in}>"
@@ -181,6 +189,16 @@ class FakeConnection(asyncio.Protocol):
         if privilege is None:
             return True  # an event without a class: only "off" holds it back
         return bool(self.event_classes & {p.strip().lower() for p in privilege.split(",")})
+
+    def passes_filters(self, data: bytes) -> bool:
+        """Whether the ``Filter`` actions of this connection let this event through
+        (AMI-Event-Filtering: includes first, then excludes; no filter passes all)."""
+        if not self.include_filters and not self.exclude_filters:
+            return True
+        text = data.decode("utf-8", "surrogateescape").rstrip("\r\n")
+        if self.include_filters and not any(f.matches(text) for f in self.include_filters):
+            return False
+        return not any(f.matches(text) for f in self.exclude_filters)
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -434,7 +452,7 @@ def _broadcast_security(srv: FakeAsterisk, data: bytes) -> None:
     for other in srv.connections:
         reader = srv.users.get(other.username or "")
         readable = reader is not None and reader.system_read and other.wants("security,all")
-        if other.logged_in and other.is_open and readable:
+        if other.logged_in and other.is_open and readable and other.passes_filters(data):
             other.send_raw(data)
 
 
@@ -577,6 +595,187 @@ def _core_settings(conn: FakeConnection, action: Message) -> None:
     )
 
 
+_GLOBAL_FUNC = re.compile(r"GLOBAL\((.*)\)")
+
+
+def _variable_scope(conn: FakeConnection, action: Message) -> dict[str, str] | None:
+    """The variables ``Channel`` names (the globals without one); ``None``: no such channel."""
+    srv = conn.server
+    channel = action.get_field_value("Channel")
+    if not channel:
+        return srv.variables
+    if not any(c.get("Channel") == channel for c in srv.channels):
+        return None
+    return srv.channel_variables.setdefault(channel, {})
+
+
+def _getvar(conn: FakeConnection, action: Message) -> None:
+    name = action.get_field_value("Variable")
+    if not name:
+        conn.send_error(action, "No variable specified")
+        return
+    scope = _variable_scope(conn, action)
+    if scope is None:
+        conn.send_error(action, "No such channel")
+        return
+    function = _GLOBAL_FUNC.fullmatch(name)
+    value = conn.server.variables.get(function[1]) if function else scope.get(name)
+    # An unset variable is no error: Asterisk answers an empty Value.
+    conn.send_response(action, [("Variable", name), ("Value", value or "")])
+
+
+def _setvar(conn: FakeConnection, action: Message) -> None:
+    name = action.get_field_value("Variable")
+    if not name:
+        conn.send_error(action, "No variable specified")
+        return
+    scope = _variable_scope(conn, action)
+    if scope is None:
+        conn.send_error(action, "No such channel")
+        return
+    scope[name] = action.get_field_value("Value") or ""
+    conn.send_response(action, [("Message", "Variable Set")])
+
+
+def _db_key(conn: FakeConnection, action: Message, dot: str) -> tuple[str, str] | None:
+    """(Family, Key), or ``None`` after the error; DBPut's messages lack DBGet's final dot."""
+    family = action.get_field_value("Family")
+    key = action.get_field_value("Key")
+    if not family:
+        conn.send_error(action, "No family specified" + dot)
+        return None
+    if not key:
+        conn.send_error(action, "No key specified" + dot)
+        return None
+    return family, key
+
+
+def _db_put(conn: FakeConnection, action: Message) -> None:
+    where = _db_key(conn, action, "")
+    if where is not None:
+        conn.server.database[where] = action.get_field_value("Val") or ""
+        conn.send_response(action, [("Message", "Updated database successfully")])
+
+
+def _db_get(conn: FakeConnection, action: Message) -> None:
+    where = _db_key(conn, action, ".")
+    if where is None:
+        return
+    value = conn.server.database.get(where)
+    if value is None:
+        conn.send_error(action, "Database entry not found")
+        return
+    # A one-item event list; DBGetResponse carries its ActionID last (main/db.c).
+    tail = [("ActionID", action.action_id)] if action.action_id is not None else []
+    conn.send_raw(
+        conn.response_bytes(action, [("EventList", "start"), ("Message", "Result will follow")])
+        + format_message(
+            "Event", "DBGetResponse", [("Family", where[0]), ("Key", where[1]), ("Val", value), *tail]
+        )
+        + conn.event_bytes("DBGetComplete", [("EventList", "Complete"), ("ListItems", 1)], action=action)
+    )
+
+
+def _db_del(conn: FakeConnection, action: Message) -> None:
+    where = _db_key(conn, action, ".")
+    if where is None:
+        return
+    if conn.server.database.pop(where, None) is None:
+        conn.send_error(action, "Database entry could not be deleted")
+        return
+    conn.send_response(action, [("Message", "Key deleted successfully")])
+
+
+_FILTER_FORMAT = "Filter was formatted incorrectly.  Check the syntax of the filter given."
+_FILTER_COMPILE = "Filter did not compile.  Check the syntax of the filter given."
+_METHODS = frozenset({"regex", "exact", "starts_with", "ends_with", "contains", "none"})
+_CRITERION = re.compile(r"\s*(action|name|header|method)\((.*)\)\s*")
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """One ``Filter`` of a connection: a legacy regex over the event text, or an advanced
+    filter (``MatchCriteria``) on the event name and/or one header's value."""
+
+    method: str  # regex, exact, starts_with, ends_with, contains, none
+    pattern: str = ""
+    name: str | None = None
+    header: str | None = None
+
+    def matches(self, text: str) -> bool:
+        lines = text.split("\r\n")
+        if self.name is not None and lines[0] != f"Event: {self.name}":
+            return False
+        target = text
+        if self.header is not None:
+            prefix = self.header.lower() + ":"
+            found = next((ln for ln in lines if ln.lower().startswith(prefix)), None)
+            if found is None:
+                return False
+            target = found.partition(":")[2].lstrip(" ")
+        if self.method == "regex":
+            return re.search(self.pattern, target) is not None
+        if self.method == "exact":
+            return target == self.pattern
+        if self.method == "starts_with":
+            return target.startswith(self.pattern)
+        if self.method == "ends_with":
+            return target.endswith(self.pattern)
+        if self.method == "contains":
+            return self.pattern in target
+        return True
+
+
+def parse_event_filter(criteria: str | None, pattern: str | None) -> tuple[EventFilter, bool] | str:
+    """The filter of a ``Filter`` action and whether it excludes, or the error message."""
+    pattern = pattern or ""
+    exclude = False
+    name = header = None
+    method = "regex"
+    if criteria:
+        for token in criteria.split(","):
+            found = _CRITERION.fullmatch(token)
+            if found is None:
+                return _FILTER_FORMAT
+            kind, value = found[1], found[2]
+            if kind == "action" and value in ("include", "exclude"):
+                exclude = value == "exclude"
+            elif kind == "method" and value in _METHODS:
+                method = value
+            elif kind == "name" and value:
+                name = value
+            elif kind == "header" and value:
+                header = value
+            else:
+                return _FILTER_FORMAT
+        if not pattern:
+            method = "none"  # name/header only
+    else:
+        if pattern.startswith("!"):
+            exclude, pattern = True, pattern[1:]
+        if not pattern:
+            return _FILTER_FORMAT
+    if method == "regex":
+        try:
+            re.compile(pattern)
+        except re.error:
+            return _FILTER_COMPILE
+    return EventFilter(method, pattern, name, header), exclude
+
+
+def _filter(conn: FakeConnection, action: Message) -> None:
+    if (action.get_field_value("Operation") or "").lower() != "add":
+        conn.send_error(action, "Unknown operation")
+        return
+    parsed = parse_event_filter(action.get_field_value("MatchCriteria"), action.get_field_value("Filter"))
+    if isinstance(parsed, str):
+        conn.send_error(action, parsed)
+        return
+    event_filter, exclude = parsed
+    (conn.exclude_filters if exclude else conn.include_filters).append(event_filter)
+    conn.send_response(action, [("Message", "Success")])
+
+
 _BUILTINS: dict[str, Handler] = {
     "login": _login,
     "challenge": _challenge,
@@ -589,6 +788,12 @@ _BUILTINS: dict[str, Handler] = {
     "status": _status,
     "listcommands": _list_commands,
     "coresettings": _core_settings,
+    "getvar": _getvar,
+    "setvar": _setvar,
+    "dbput": _db_put,
+    "dbget": _db_get,
+    "dbdel": _db_del,
+    "filter": _filter,
 }
 
 
@@ -619,7 +824,10 @@ class FakeAsterisk:
             read ``security`` (users with ``system_read``), as Asterisk 22 does (off by
             default: most tests want only the events they push).
         commands: CLI command -> output text, for ``Command``.
-        channels: field mappings used by ``CoreShowChannels`` and ``Status``.
+        channels: field mappings used by ``CoreShowChannels`` and ``Status``; ``Getvar`` and
+            ``Setvar`` know a channel by its ``Channel`` field.
+        variables: initial global variables (``srv.variables``).
+        database: initial AstDB entries, ``(family, key) -> value`` (``srv.database``).
     """
 
     def __init__(
@@ -636,6 +844,8 @@ class FakeAsterisk:
         security_events: bool = False,
         commands: Mapping[str, str] | None = None,
         channels: Sequence[Mapping[str, Any]] | None = None,
+        variables: Mapping[str, str] | None = None,
+        database: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
         if users is None:
             self.users: dict[str, FakeUser] = _default_users()
@@ -653,6 +863,9 @@ class FakeAsterisk:
             commands if commands is not None else {"core show version": "Asterisk 22.10.1 built by fake"}
         )
         self.channels: list[Mapping[str, Any]] = list(channels or [])
+        self.variables: dict[str, str] = dict(variables or {})
+        self.channel_variables: dict[str, dict[str, str]] = {}
+        self.database: dict[tuple[str, str], str] = dict(database or {})
         self.received: list[Message] = []
         self.connections: list[FakeConnection] = []
         self._handlers: dict[str, Handler] = {}
@@ -786,7 +999,7 @@ class FakeAsterisk:
         data = format_message("Event", name, pairs)
         count = 0
         for conn in self.connections:
-            if conn.logged_in and conn.is_open and conn.wants(privilege):
+            if conn.logged_in and conn.is_open and conn.wants(privilege) and conn.passes_filters(data):
                 conn.send_raw(data)
                 count += 1
         return count
@@ -796,7 +1009,7 @@ class FakeAsterisk:
         checked); returns how many."""
         count = 0
         for conn in self.connections:
-            if conn.logged_in and conn.events_on and conn.is_open:
+            if conn.logged_in and conn.events_on and conn.is_open and conn.passes_filters(data):
                 conn.send_raw(data)
                 count += 1
         return count
