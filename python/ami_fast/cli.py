@@ -205,6 +205,13 @@ def cmd_ping(args: argparse.Namespace) -> int:
 
 
 def cmd_command(args: argparse.Namespace) -> int:
+    from .messages import Action
+
+    try:
+        Action("Command", {"Command": args.cli_command})  # refuse injection before connecting
+    except InvalidActionError as exc:
+        raise CliError(f"refused before sending: {exc}", EXIT_USAGE) from None
+
     async def body(client: Client) -> int:
         try:
             response = await client.request(client.create_action("Command", {"Command": args.cli_command}))
