@@ -771,21 +771,18 @@ class Client(asyncio.Protocol):
                     done += 1
                     for stream in streams:
                         stream._push(event)
-                    for cb in listeners:
+                    callbacks = listeners
+                    if by_name:
+                        named = by_name.get((event.name or "").lower())
+                        if named:
+                            callbacks = listeners + named  # "event" listeners first, then by name
+                    for cb in callbacks:
                         try:
                             result = cb(event)
                             if result is not None and isawaitable(result):
                                 await result
                         except Exception as exc:
                             await self._callback_failed(cb, exc)
-                    if by_name:
-                        for cb in by_name.get((event.name or "").lower(), ()):
-                            try:
-                                result = cb(event)
-                                if result is not None and isawaitable(result):
-                                    await result
-                            except Exception as exc:
-                                await self._callback_failed(cb, exc)
                     if not done & clock_mask and monotonic() > until:
                         return
         finally:

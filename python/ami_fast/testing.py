@@ -609,15 +609,24 @@ def _variable_scope(conn: FakeConnection, action: Message) -> dict[str, str] | N
     return srv.channel_variables.setdefault(channel, {})
 
 
-def _getvar(conn: FakeConnection, action: Message) -> None:
+def _variable_target(conn: FakeConnection, action: Message) -> tuple[str, dict[str, str]] | None:
+    """The variable name and where it lives, or ``None`` after answering the error."""
     name = action.get_field_value("Variable")
     if not name:
         conn.send_error(action, "No variable specified")
-        return
+        return None
     scope = _variable_scope(conn, action)
     if scope is None:
         conn.send_error(action, "No such channel")
+        return None
+    return name, scope
+
+
+def _getvar(conn: FakeConnection, action: Message) -> None:
+    target = _variable_target(conn, action)
+    if target is None:
         return
+    name, scope = target
     function = _GLOBAL_FUNC.fullmatch(name)
     value = conn.server.variables.get(function[1]) if function else scope.get(name)
     # An unset variable is no error: Asterisk answers an empty Value.
@@ -625,14 +634,10 @@ def _getvar(conn: FakeConnection, action: Message) -> None:
 
 
 def _setvar(conn: FakeConnection, action: Message) -> None:
-    name = action.get_field_value("Variable")
-    if not name:
-        conn.send_error(action, "No variable specified")
+    target = _variable_target(conn, action)
+    if target is None:
         return
-    scope = _variable_scope(conn, action)
-    if scope is None:
-        conn.send_error(action, "No such channel")
-        return
+    name, scope = target
     scope[name] = action.get_field_value("Value") or ""
     conn.send_response(action, [("Message", "Variable Set")])
 
