@@ -129,7 +129,13 @@ install_config() {
 
 start_asterisk() {
   local busy
-  busy=$(ss -Hltn "( sport = :$AMI_PORT or sport = :$AMI_TLS_PORT )" 2>/dev/null || true)
+  # A stopped Asterisk can still hold its listeners for a moment: stop.sh counts a zombie
+  # thread-group leader as gone while its other threads are still closing their sockets.
+  for _ in $(seq 50); do
+    busy=$(ss -Hltn "( sport = :$AMI_PORT or sport = :$AMI_TLS_PORT )" 2>/dev/null || true)
+    [ -n "$busy" ] || break
+    sleep 0.2
+  done
   [ -z "$busy" ] || fail "port $AMI_PORT or $AMI_TLS_PORT is already taken by another process: $busy"
   rm -f "$ROOT/run/asterisk/asterisk.ctl" "$ROOT/run/asterisk/asterisk.pid"
   if [ "$fresh_db" = 1 ]; then rm -f "$ROOT/var/lib/asterisk/astdb.sqlite3"; fi
