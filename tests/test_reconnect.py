@@ -132,6 +132,8 @@ async def test_reapplies_event_mask_and_filters_before_anything_else(srv: FakeAs
         before = len(srv.received)
         live(srv).close()
         await eventually(lambda: hook_calls == [2])
+        # The hook records its call before its request reaches the server: wait for the bytes.
+        await eventually(lambda: any(m.name == "CoreShowChannels" for m in srv.received[before:]))
         names_after = [(m.name or "").lower() for m in srv.received[before:]]
         assert names_after[:5] == ["challenge", "login", "events", "filter", "filter"]
         assert names_after[5] == "coreshowchannels"  # the hook runs after the state is back
