@@ -297,6 +297,64 @@ async def test_astdb_put_get_del(srv: FakeAsterisk) -> None:
     wire.close()
 
 
+async def tree(wire: Wire, *fields: tuple[str, str]) -> list[tuple[str, str]]:
+    """DBGetTree's (Key, Val) items, after checking the list's framing."""
+    start = await ask(wire, "DBGetTree", *fields)
+    assert start[2:] == [("EventList", "start"), ("Message", "Result will follow")]
+    items: list[tuple[str, str]] = []
+    while (event := await wire.next()).name == "DBGetTreeResponse":
+        assert [k for k, _ in event.items()] == ["Event", "Key", "Val", "ActionID"]  # ActionID last
+        items.append((event["Key"], event["Val"]))
+    assert event.items() == [
+        ("Event", "DBGetTreeComplete"),
+        ("ActionID", "a"),
+        ("EventList", "Complete"),
+        ("ListItems", str(len(items))),
+    ]
+    return items
+
+
+async def test_astdb_get_tree_and_del_tree(srv: FakeAsterisk) -> None:
+    keys = ["k1", "k1x", "k2", "sub/a", "sub/b", "a_b", "axb", "Ab/z"]
+    srv.database = {("fam", k): k.upper() for k in keys} | {("other", "k"): "o", ("fa", "m"): "f"}
+    wire = await Wire.open(srv)
+    await login(wire)
+    await wire.next()
+    whole = await tree(wire, ("Family", "fam"))
+    assert whole == sorted((f"/fam/{k}", k.upper()) for k in keys)  # sorted by full key
+    assert await tree(wire, ("Family", "fam"), ("Key", "")) == whole
+    assert await tree(wire, ("Family", "fam"), ("Key", "k1")) == [("/fam/k1", "K1")]  # not k1x
+    assert await tree(wire, ("Family", "fam"), ("Key", "sub")) == [
+        ("/fam/sub/a", "SUB/A"),
+        ("/fam/sub/b", "SUB/B"),
+    ]
+    assert await tree(wire, ("Family", "fam"), ("Key", "su")) == []
+    assert await tree(wire, ("Family", "fam/sub")) == [("/fam/sub/a", "SUB/A"), ("/fam/sub/b", "SUB/B")]
+    # SQL LIKE: ASCII case-insensitive, "_" is any one character.
+    assert await tree(wire, ("Family", "FAM"), ("Key", "AB")) == [("/fam/Ab/z", "AB/Z")]
+    assert await tree(wire, ("Family", "fam"), ("Key", "a_b")) == [("/fam/a_b", "A_B"), ("/fam/axb", "AXB")]
+    assert await tree(wire, ("Family", "nope")) == []
+    everything = await tree(wire, ("Key", "k1"))  # no Family: the whole database
+    assert len(everything) == len(srv.database) and ("/other/k", "o") in everything
+
+    deleted = [("Response", "Success"), ("ActionID", "a"), ("Message", "Key tree deleted successfully")]
+    missing = [("Response", "Error"), ("ActionID", "a"), ("Message", "Database entry not found")]
+    assert await ask(wire, "DBDelTree", ("Family", "fam"), ("Key", "k")) == missing  # no partial keys
+    assert await ask(wire, "DBDelTree", ("Family", "fam"), ("Key", "sub")) == deleted
+    assert ("fam", "sub/a") not in srv.database and ("fam", "k1") in srv.database
+    assert await ask(wire, "DBDelTree", ("Family", "fam")) == deleted
+    assert srv.database == {("other", "k"): "o", ("fa", "m"): "f"}
+    assert await ask(wire, "DBDelTree", ("Family", "fam")) == missing
+    no_family = [("Response", "Error"), ("ActionID", "a"), ("Message", "No family specified.")]
+    assert await ask(wire, "DBDelTree", ("Key", "k")) == no_family
+    assert await ask(wire, "DBDelTree") == no_family
+    assert srv.database == {("other", "k"): "o", ("fa", "m"): "f"}
+    wire.send("DBGetTree", ("Family", "other"))  # without an ActionID: none anywhere
+    for _ in range(3):
+        assert (await wire.next()).action_id is None
+    wire.close()
+
+
 async def test_filter_limits_the_events_of_its_connection(srv: FakeAsterisk) -> None:
     filtered, plain = await Wire.open(srv), await Wire.open(srv)
     for wire in (filtered, plain):

@@ -20,6 +20,19 @@ callbacks, which run **on the loop thread**: keep them short and thread-safe.
 
 ``close()`` (or leaving the ``with`` block) closes the connection, stops the loop, shuts its
 executor down and joins the thread: no thread or socket outlives the client.
+
+Staying connected: ``connect_reconnecting()`` wraps a ``ReconnectingClient`` the same way::
+
+    with ami_fast.sync.connect_reconnecting("ami:secret@127.0.0.1", events="call") as client:
+        for item in client.events("Hangup"):
+            if isinstance(item, (ami_fast.ConnectionLost, ami_fast.Reconnected)):
+                print("gap", item)        # state may be stale: resynchronise
+            else:
+                print(item["Channel"])
+
+Its action methods go to the session that is up when they are called: while reconnecting they
+fail at once with ``ConnectionLostError`` (nothing is queued or re-sent), and once the
+supervisor gave up every call raises its stop error (``AuthenticationError``...).
 """
 
 from __future__ import annotations
@@ -30,7 +43,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .action_sender import PUBLIC_METHODS, ActionSender
 from .errors import UsageError
@@ -38,11 +51,14 @@ from .errors import UsageError
 if TYPE_CHECKING:
     from .client import Client
     from .collection import Collection
+    from .factory import EventsMask
     from .messages import Action, Event, Response
+    from .reconnect import ReconnectingClient, StreamItem
 
-__all__ = ["EventIterator", "SyncClient", "connect"]
+__all__ = ["EventIterator", "SyncClient", "SyncReconnectingClient", "connect", "connect_reconnecting"]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class _LoopThread:
@@ -115,7 +131,7 @@ class _LoopThread:
                 self.thread.join()
 
 
-class EventIterator:
+class EventIterator(Generic[T_co]):
     """A blocking iterator over a client's events (see ``SyncClient.events``)."""
 
     def __init__(
@@ -127,15 +143,15 @@ class EventIterator:
         self._idle_timeout = idle_timeout
         self._closed = False
 
-    def __iter__(self) -> EventIterator:
+    def __iter__(self) -> EventIterator[T_co]:
         return self
 
-    def __next__(self) -> Event:
+    def __next__(self) -> T_co:
         if self._closed or self._left == 0 or not self._runner.alive:
             self.close()
             raise StopIteration
         try:
-            event: Event = self._runner.run(self._next(), None)
+            event: T_co = self._runner.run(self._next(), None)
         except (StopAsyncIteration, TimeoutError, asyncio.TimeoutError):
             self.close()
             raise StopIteration from None
@@ -143,11 +159,11 @@ class EventIterator:
             self._left -= 1
         return event
 
-    async def _next(self) -> Event:
+    async def _next(self) -> T_co:
         get = self._source.__anext__()
         if self._idle_timeout is None:
             return await get  # type: ignore[no-any-return]
-        return await asyncio.wait_for(get, self._idle_timeout)  # type: ignore[no-any-return]
+        return await asyncio.wait_for(get, self._idle_timeout)
 
     def close(self) -> None:
         """Stop the subscription (also done at the end of iteration)."""
@@ -160,14 +176,54 @@ class EventIterator:
             with contextlib.suppress(Exception):
                 self._runner.run(aclose(), 5.0)
 
-    def __enter__(self) -> EventIterator:
+    def __enter__(self) -> EventIterator[T_co]:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-class SyncClient:
+class _Blocking:
+    """What both blocking clients share: the loop thread and the ``ActionSender`` methods."""
+
+    _runner: _LoopThread
+
+    def _action_sender(self) -> ActionSender:
+        """The sender for one call; runs on the loop thread."""
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name in PUBLIC_METHODS:
+
+            def blocking(*args: Any, **kwargs: Any) -> Any:
+                async def send() -> Any:
+                    return await getattr(self._action_sender(), name)(*args, **kwargs)
+
+                return self._runner.run(send())
+
+            blocking.__name__ = name
+            blocking.__doc__ = getattr(ActionSender, name).__doc__
+            return blocking
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(PUBLIC_METHODS))
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._runner.loop
+
+    def _iterate(
+        self, subscribe: Callable[[], Any], count: int | None, idle_timeout: float | None
+    ) -> EventIterator[Any]:
+        async def on_loop() -> Any:
+            return subscribe()
+
+        source = self._runner.run(on_loop())
+        return EventIterator(self._runner, source, count=count, idle_timeout=idle_timeout)
+
+
+class SyncClient(_Blocking):
     """A connected client driven from plain (blocking) code.
 
     Every ``ActionSender`` method is available as a blocking method of the same name and
@@ -181,22 +237,8 @@ class SyncClient:
         self._sender = ActionSender(client)
         self._closed = False
 
-    # -- ActionSender methods, forwarded ---------------------------------------------------
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name in PUBLIC_METHODS:
-            method = getattr(self._sender, name)
-
-            def blocking(*args: Any, **kwargs: Any) -> Any:
-                return self._runner.run(method(*args, **kwargs))
-
-            blocking.__name__ = name
-            blocking.__doc__ = method.__doc__
-            return blocking
-        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(PUBLIC_METHODS))
+    def _action_sender(self) -> ActionSender:
+        return self._sender
 
     # -- the client's own API --------------------------------------------------------------
 
@@ -204,10 +246,6 @@ class SyncClient:
     def client(self) -> Client:
         """The underlying asyncio ``Client`` (only touch it from the loop thread)."""
         return self._client
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        return self._runner.loop
 
     def create_action(self, name: str, fields: Any = None) -> Action:
         return self._runner.call(lambda: self._client.create_action(name, fields))
@@ -230,18 +268,13 @@ class SyncClient:
 
     def events(
         self, *names: str, count: int | None = None, idle_timeout: float | None = None, **kwargs: Any
-    ) -> EventIterator:
+    ) -> EventIterator[Event]:
         """Iterate over events (all, or those named), blocking for each.
 
         ``count`` stops after that many events; ``idle_timeout`` stops after that many seconds
         without one. Other keywords (``maxsize``...) go to ``Client.events``.
         """
-
-        async def subscribe() -> Any:
-            return self._client.events(*names, **kwargs)
-
-        source = self._runner.run(subscribe())
-        return EventIterator(self._runner, source, count=count, idle_timeout=idle_timeout)
+        return self._iterate(lambda: self._client.events(*names, **kwargs), count, idle_timeout)
 
     @property
     def closed(self) -> bool:
@@ -324,3 +357,147 @@ def connect(url: str, **kwargs: Any) -> SyncClient:
         runner.stop()
         raise
     return SyncClient(client, runner)
+
+
+class SyncReconnectingClient(_Blocking):
+    """A ``ReconnectingClient`` driven from plain (blocking) code (see ``connect_reconnecting``).
+
+    Every ``ActionSender`` method runs on the session that is up when it is called
+    (``ConnectionLostError`` at once while reconnecting, as ``ReconnectingClient.request``).
+    """
+
+    def __init__(self, rc: ReconnectingClient, runner: _LoopThread) -> None:
+        self._rc = rc
+        self._runner = runner
+        self._closed = False
+
+    def _action_sender(self) -> ActionSender:
+        # The current session's client, or its ConnectionLostError / the stop error.
+        return ActionSender(self._rc.client)
+
+    @property
+    def client(self) -> ReconnectingClient:
+        """The underlying asyncio ``ReconnectingClient`` (only touch it from the loop thread)."""
+        return self._rc
+
+    def create_action(self, name: str, fields: Any = None) -> Action:
+        return self._rc.create_action(name, fields)
+
+    def request(self, action: Action, **options: Any) -> Response | Collection:
+        return self._runner.run(self._rc.request(action, **options))
+
+    def add_filter(self, filter: str, match_criteria: str | None = None) -> Response:
+        """Add a ``Filter`` now and after every reconnection."""
+        return self._runner.run(self._rc.add_filter(filter, match_criteria))
+
+    def set_events(self, mask: EventsMask) -> Response:
+        """Change the event mask now and for every later session."""
+        return self._runner.run(self._rc.set_events(mask))
+
+    @property
+    def filters(self) -> list[tuple[str, str | None]]:
+        return self._rc.filters
+
+    def events(
+        self, *names: str, count: int | None = None, idle_timeout: float | None = None, maxsize: int = 65_536
+    ) -> EventIterator[StreamItem]:
+        """Iterate over the events of every session, with the ``ConnectionLost`` and
+        ``Reconnected`` markers between sessions (``names`` filters events, never markers).
+
+        ``count`` (events and markers) and ``idle_timeout`` as for ``SyncClient.events``.
+        The iteration ends after ``close()``; it raises the stop error when the supervisor
+        gave up (``AuthenticationError`` after repeated login failures...)."""
+        return self._iterate(lambda: self._rc.events(*names, maxsize=maxsize), count, idle_timeout)
+
+    def on_event(self, name: str | None, callback: Callable[..., Any]) -> Callable[[], None]:
+        """Call ``callback(event)`` for events of every session (``None``: all); it runs on the
+        loop thread. Returns an unsubscriber (callable from any thread)."""
+        off = self._runner.call(lambda: self._rc.on_event(name, callback))
+
+        def unsubscribe() -> None:
+            if self._runner.alive:
+                self._runner.call(off)
+
+        return unsubscribe
+
+    def wait_connected(self, timeout: float | None = None) -> None:
+        """Block until a session is up (mask, filters and ``on_reconnect`` done); raises the
+        stop error if the supervisor gave up, ``TimeoutError`` after ``timeout``."""
+        self._runner.run(self._rc.wait_connected(timeout))
+
+    @property
+    def epoch(self) -> int:
+        return self._rc.epoch
+
+    @property
+    def connected(self) -> bool:
+        return self._rc.connected
+
+    @property
+    def stopped(self) -> bool:
+        """True once the supervisor gave up or the client was closed."""
+        return self._closed or self._rc.stopped
+
+    @property
+    def last_error(self) -> BaseException | None:
+        return self._rc.last_error
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return dict(self._rc.stats)
+
+    def close(self) -> None:
+        """Stop reconnecting, log off, end every iterator, stop the loop and join its thread."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._runner.alive:
+                self._runner.run(self._rc.close(), 10.0)
+        finally:
+            self._runner.stop()
+
+    def __enter__(self) -> SyncReconnectingClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<SyncReconnectingClient {self._rc!r}>"
+
+
+def connect_reconnecting(
+    url: str, *, wait_timeout: float | None = None, **kwargs: Any
+) -> SyncReconnectingClient:
+    """Start a ``ReconnectingClient`` in a private loop thread and wait for its first session;
+    same arguments as ``ami_fast.ReconnectingClient`` (``events``, ``filters``, ``on_reconnect``,
+    backoff settings, ``Factory`` options). ``on_reconnect`` runs on the loop thread with the
+    asyncio ``Client``: use that client there, not this one.
+
+    The first connection is retried like any later one: this returns once a session is up,
+    raises the stop error (``AuthenticationError`` after ``max_auth_failures`` refused logins,
+    ``ConnectionLostError`` after ``max_attempts``), or ``TimeoutError`` after ``wait_timeout``
+    seconds (``None``: no limit); the thread is stopped before raising.
+    """
+    from .reconnect import ReconnectingClient
+
+    runner = _LoopThread()
+
+    async def create() -> ReconnectingClient:
+        rc = ReconnectingClient(url, **kwargs)
+        try:
+            await rc.wait_connected(wait_timeout)
+        except BaseException:
+            await rc.close()
+            raise
+        return rc
+
+    try:
+        rc = runner.run(create())
+    except BaseException:
+        runner.stop()
+        raise
+    return SyncReconnectingClient(rc, runner)

@@ -20,10 +20,11 @@ Logoff) and for actions a restricted user may not run; ``Logoff`` -> ``Goodbye``
 repeating every header but ``Action`` (ActionID included); ``Events``; ``CoreShowChannels``
 and ``Status`` event lists; ``ListCommands``; ``Getvar``/``Setvar`` (globals in
 ``srv.variables``, channel variables in ``srv.channel_variables`` for the channels of
-``channels``); ``DBPut``/``DBGet`` (an event list)/``DBDel`` on ``srv.database``; ``Filter``
-(legacy regex, ``!`` to exclude, and ``MatchCriteria``), which limits the events that
-connection gets; the unknown-action error. Actions of one
-connection are handled one after another, like Asterisk.
+``channels``); ``DBPut``/``DBGet`` (an event list)/``DBDel`` and ``DBGetTree``/``DBDelTree``
+(subtrees matched as Asterisk's SQL ``LIKE`` does: ASCII case-insensitive, ``_`` and ``%``
+wildcards) on ``srv.database``; ``Filter`` (legacy regex, ``!`` to exclude, and
+``MatchCriteria``), which limits the events that connection gets; the unknown-action error.
+Actions of one connection are handled one after another, like Asterisk.
 
 Scripting: ``srv.on_action(name, handler)`` replaces or adds an action; the handler gets
 ``(connection, action)`` and may be async. A :class:`FakeConnection` has ``send_response``,
@@ -691,6 +692,52 @@ def _db_del(conn: FakeConnection, action: Message) -> None:
     conn.send_response(action, [("Message", "Key deleted successfully")])
 
 
+def _db_tree_prefix(action: Message) -> str:
+    """The AstDB key prefix of DBGetTree/DBDelTree: ``/family/key``, ``/family`` or all."""
+    family = action.get_field_value("Family")
+    key = action.get_field_value("Key")
+    if not family:
+        return ""
+    return f"/{family}/{key}" if key else f"/{family}"
+
+
+def _db_tree(conn: FakeConnection, prefix: str) -> list[tuple[str, str, tuple[str, str]]]:
+    """Entries under ``prefix`` sorted by full key, as main/db.c selects them: SQL
+    ``key || '/' LIKE prefix || '/%'`` (so ASCII case-insensitive, ``_`` and ``%`` wildcards)."""
+    pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in prefix + "/")
+    like = re.compile(pattern + ".*", re.ASCII | re.IGNORECASE | re.DOTALL)
+    found = [(f"/{f}/{k}", v, (f, k)) for (f, k), v in conn.server.database.items()]
+    return sorted(item for item in found if like.fullmatch(item[0] + "/"))
+
+
+def _db_get_tree(conn: FakeConnection, action: Message) -> None:
+    # A Family-less DBGetTree lists the whole database (the Key is then ignored).
+    entries = _db_tree(conn, _db_tree_prefix(action))
+    tail = [("ActionID", action.action_id)] if action.action_id is not None else []
+    complete = [("EventList", "Complete"), ("ListItems", len(entries))]
+    conn.send_raw(
+        conn.response_bytes(action, [("EventList", "start"), ("Message", "Result will follow")])
+        + b"".join(
+            format_message("Event", "DBGetTreeResponse", [("Key", key), ("Val", value), *tail])
+            for key, value, _ in entries
+        )
+        + conn.event_bytes("DBGetTreeComplete", complete, action=action)
+    )
+
+
+def _db_del_tree(conn: FakeConnection, action: Message) -> None:
+    if not action.get_field_value("Family"):
+        conn.send_error(action, "No family specified.")
+        return
+    entries = _db_tree(conn, _db_tree_prefix(action))
+    if not entries:
+        conn.send_error(action, "Database entry not found")
+        return
+    for _, _, where in entries:
+        del conn.server.database[where]
+    conn.send_response(action, [("Message", "Key tree deleted successfully")])
+
+
 _FILTER_FORMAT = "Filter was formatted incorrectly.  Check the syntax of the filter given."
 _FILTER_COMPILE = "Filter did not compile.  Check the syntax of the filter given."
 _METHODS = frozenset({"regex", "exact", "starts_with", "ends_with", "contains", "none"})
@@ -798,6 +845,8 @@ _BUILTINS: dict[str, Handler] = {
     "dbput": _db_put,
     "dbget": _db_get,
     "dbdel": _db_del,
+    "dbgettree": _db_get_tree,
+    "dbdeltree": _db_del_tree,
     "filter": _filter,
 }
 

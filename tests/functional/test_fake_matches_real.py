@@ -8,6 +8,7 @@ nature (timestamps, challenges, addresses, uptimes) are masked before comparing.
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -20,6 +21,8 @@ VOLATILE = frozenset(
     | {"LocalAddress", "RemoteAddress", "AsteriskVersion"}
 )
 END = b"Action: Ping\r\nActionID: END\r\n\r\n"
+# A family no other run uses (and without "_", a LIKE wildcard in DBGetTree/DBDelTree).
+TREE = f"amifast{uuid.uuid4().hex[:10]}"
 
 
 def action(name: str, **fields: str) -> bytes:
@@ -94,6 +97,33 @@ SCENARIOS: dict[str, list[bytes]] = {
         action("DBPut", ActionID="p2", Family="ami_fast"),
         action("DBPut", ActionID="p3", Key="k1"),
         action("DBDel", ActionID="x3", Key="k1"),
+    ],
+    # The whole family is deleted last, so the real AstDB ends each run as it began.
+    "DBGetTree and DBDelTree": [
+        login(),
+        *(
+            action("DBPut", ActionID="p", Family=TREE, Key=key, Val=f"v {key}")
+            for key in ("k1", "k1x", "k2", "sub/a", "sub/b", "subx", "a_b", "axb", "Ab/z")
+        ),
+        action("DBGetTree", ActionID="t1", Family=TREE),
+        action("DBGetTree", Family=TREE),
+        action("DBGetTree", ActionID="t2", Family=TREE, Key="k1"),
+        action("DBGetTree", ActionID="t3", Family=TREE, Key="sub"),
+        action("DBGetTree", ActionID="t4", Family=TREE, Key="su"),
+        action("DBGetTree", ActionID="t5", Family=TREE, Key=""),
+        action("DBGetTree", ActionID="t6", Family=TREE.upper(), Key="AB"),
+        action("DBGetTree", ActionID="t7", Family=TREE, Key="a_b"),
+        action("DBGetTree", ActionID="t8", Family=f"{TREE}/sub"),
+        action("DBGetTree", ActionID="t9", Family=f"{TREE}nope"),
+        action("DBDelTree", ActionID="x1", Family=TREE, Key="k"),
+        action("DBDelTree", ActionID="x2", Family=TREE, Key="sub"),
+        action("DBGetTree", ActionID="t10", Family=TREE),
+        action("DBDelTree", ActionID="x3", Family=f"{TREE}nope"),
+        action("DBDelTree", ActionID="x4", Key="k1"),
+        action("DBDelTree", ActionID="x5"),
+        action("DBDelTree", ActionID="x6", Family=TREE),
+        action("DBDelTree", ActionID="x7", Family=TREE),
+        action("DBGetTree", ActionID="t11", Family=TREE),
     ],
     "Filter errors": [
         login(),
