@@ -368,3 +368,96 @@ async def test_close_while_server_is_down(srv: FakeAsterisk) -> None:
     await eventually(lambda: rc.stats["failed_attempts"] >= 2)
     await asyncio.wait_for(rc.close(), 5)
     assert rc.stopped
+
+
+async def test_before_connect_gates_every_attempt(srv: FakeAsterisk) -> None:
+    gate = asyncio.Event()
+    calls: list[int] = []
+
+    async def before_connect() -> None:
+        calls.append(len(actions(srv, "Login")))
+        await gate.wait()
+
+    rc = make(srv, before_connect=before_connect)
+    rc.start()
+    await eventually(lambda: calls == [0])
+    await asyncio.sleep(0.05)  # the gate holds: no attempt at all
+    assert actions(srv, "Login") == [] and rc.stats["attempts"] == 0
+    gate.set()
+    await rc.wait_connected(5)
+    gate.clear()
+    live(srv).close()
+    await eventually(lambda: len(calls) == 2)  # called again, after the loss, before the attempt
+    await asyncio.sleep(0.05)
+    assert len(actions(srv, "Login")) == 1 and not rc.connected
+    gate.set()
+    await rc.wait_connected(5)
+    assert rc.epoch == 2 and calls == [0, 1]
+    await rc.close()
+
+
+async def test_close_cancels_a_waiting_gate(srv: FakeAsterisk) -> None:
+    entered = asyncio.Event()
+    cancelled: list[bool] = []
+
+    async def before_connect() -> None:
+        entered.set()
+        try:
+            await asyncio.Event().wait()  # never opens
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    rc = make(srv, before_connect=before_connect)
+    rc.start()
+    await asyncio.wait_for(entered.wait(), 5)
+    await asyncio.wait_for(rc.close(), 5)
+    assert cancelled == [True] and rc.stopped and actions(srv, "Login") == []
+
+
+async def test_a_failing_gate_stops_the_supervisor(srv: FakeAsterisk) -> None:
+    async def before_connect() -> None:
+        raise RuntimeError("no lease store")
+
+    rc = make(srv, before_connect=before_connect)
+    with pytest.raises(RuntimeError, match="no lease store"):
+        await rc.wait_connected(5)
+    assert rc.stopped and actions(srv, "Login") == []
+    await rc.close()
+
+
+async def test_drop_ends_the_session_with_its_reason_and_reconnects(srv: FakeAsterisk) -> None:
+    async with make(srv) as rc:
+        stream = rc.events("Tick")
+        first = rc.client
+        srv.push_event("Tick", {"N": 1})
+        assert names(await take(stream, 1)) == ["Tick"]
+        rc.drop("lease lost")
+        lost, back = await take(stream, 2)
+        assert isinstance(lost, ConnectionLost) and lost.epoch == 1
+        assert isinstance(lost.error, ConnectionLostError) and str(lost.error) == "lease lost"
+        assert isinstance(back, Reconnected) and back.epoch == 2
+        await rc.wait_connected(5)
+        assert first.closed and rc.client is not first and rc.last_error is lost.error
+        assert rc.stats["connections_lost"] == 1 and len(actions(srv, "Login")) == 2
+
+
+async def test_drop_during_an_attempt_ends_the_session_it_opens(srv: FakeAsterisk) -> None:
+    rc = make(srv)
+    reason = RuntimeError("dropped while logging in")
+    gated: list[int] = []
+
+    async def before_connect() -> None:
+        gated.append(rc.epoch)
+        if len(gated) == 1:
+            # Runs once the attempt is under way (it must wait for the network).
+            asyncio.get_running_loop().call_soon(rc.drop, reason)
+
+    rc.before_connect = before_connect
+    stream = rc.events("Nothing")
+    rc.start()
+    (lost,) = await take(stream, 1)
+    assert isinstance(lost, ConnectionLost) and lost.epoch == 1 and lost.error is reason
+    await rc.wait_connected(5)
+    assert rc.epoch == 2 and gated == [0, 1] and len(actions(srv, "Login")) == 2
+    await rc.close()

@@ -34,6 +34,12 @@ What it does (and what it never does):
   >= 2), once the mask and filters are in place and before the session counts as connected
   (``wait_connected``): resynchronise there (``CoreShowChannels``, ``QueueStatus``...) with the
   client it is given. Its exceptions are logged, never fatal.
+- **Gates** every attempt, the first included, on ``before_connect()`` when given: an async
+  callable awaited after the backoff wait, which may wait as long as it needs (a lease, a
+  maintenance window); :meth:`close` cancels it, and an exception from it stops the supervisor.
+- **Drops** the session on request: :meth:`drop` ends it as if the link had died (a
+  ``ConnectionLost`` marker with the given reason) and reconnects after the backoff and the
+  gate; a drop while an attempt is under way ends the session that attempt opens.
 - **Never re-sends** anything. A request pending at a disconnect fails with
   :class:`~ami_fast.errors.ConnectionLostError` (an ``Originate`` may or may not have run; only
   the caller can decide). :meth:`request` while disconnected fails at once the same way.
@@ -73,6 +79,7 @@ __all__ = ["ConnectionLost", "Reconnected", "ReconnectingClient", "StreamItem"]
 logger = logging.getLogger("ami_fast.reconnect")
 
 ReconnectHook = Callable[["Client", int], Union[Awaitable[None], None]]  # noqa: UP007 - runtime alias
+BeforeConnect = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +161,7 @@ class ReconnectingClient:
         filters: ``Filter`` expressions added after every login, e.g. ``"Event: Newchannel"``
             or ``("", "name(UserEvent)")`` pairs of ``(filter, match_criteria)``.
         on_reconnect: ``hook(client, epoch)`` after each re-connection.
+        before_connect: ``await gate()`` before every connection attempt (see the module docstring).
         backoff_initial, backoff_factor, backoff_max, jitter: see the module docstring.
         shutdown_delay: the least first wait after ``Event: Shutdown``.
         auth_backoff: the least wait after a failed login.
@@ -173,6 +181,7 @@ class ReconnectingClient:
         events: EventsMask = None,
         filters: Iterable[str | tuple[str, str | None]] = (),
         on_reconnect: ReconnectHook | None = None,
+        before_connect: BeforeConnect | None = None,
         backoff_initial: float = 0.5,
         backoff_factor: float = 2.0,
         backoff_max: float = 30.0,
@@ -202,6 +211,7 @@ class ReconnectingClient:
         self._events_mask: str | None = None  # set_events() at runtime; login uses `events`
         self._filters: list[tuple[str, str | None]] = [_filter_pair(f) for f in filters]
         self.on_reconnect = on_reconnect
+        self.before_connect = before_connect
         self.backoff_initial = backoff_initial
         self.backoff_factor = backoff_factor
         self.backoff_max = backoff_max
@@ -231,6 +241,7 @@ class ReconnectingClient:
         self._callbacks: list[tuple[frozenset[str] | None, Callable[..., Any]]] = []
         self._pending_marker: Reconnected | None = None
         self._saw_shutdown = False
+        self._drop_reason: BaseException | None = None  # drop() since the last attempt began
 
     def __repr__(self) -> str:
         state = "stopped" if self.stopped else "connected" if self._client is not None else "connecting"
@@ -305,6 +316,17 @@ class ReconnectingClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._end_streams(None)
+
+    def drop(self, reason: str | BaseException = "dropped by the application") -> None:
+        """End the current session now, as if the connection had been lost: its queued events are
+        discarded (as with ``Client.close()``), the streams get ``ConnectionLost(error=reason)``,
+        and the supervisor reconnects after the backoff and ``before_connect``. During a
+        connection attempt, the session that attempt opens is ended at once."""
+        error = reason if isinstance(reason, BaseException) else ConnectionLostError(reason)
+        self._drop_reason = error
+        client = self._client
+        if client is not None and not client.closed:
+            client.close()
 
     async def __aenter__(self) -> ReconnectingClient:
         try:
@@ -437,6 +459,9 @@ class ReconnectingClient:
             while not self._closing:
                 if delay > 0:
                     await asyncio.sleep(delay)
+                if self.before_connect is not None:
+                    await self.before_connect()
+                self._drop_reason = None  # a drop from here on ends the session this attempt opens
                 self.stats["attempts"] += 1
                 if self.epoch > 0:
                     # Armed before the attempt: the new session's first event may be dispatched
@@ -483,6 +508,8 @@ class ReconnectingClient:
                     )
                     continue
                 # Logged in: a new session (epoch) begins, whatever happens next.
+                if self._drop_reason is not None:
+                    client.close()  # dropped while logging in: the session ends before it starts
                 auth_failures = 0
                 self._saw_shutdown = False
                 self.epoch += 1
@@ -509,7 +536,11 @@ class ReconnectingClient:
                 lost_at = loop.time()
                 failures = 0 if lost_at - started >= self.stable_after else failures + 1
                 self.stats["connections_lost"] += 1
-                reason = client.close_reason or ConnectionLostError(f"{self._where} closed the session")
+                reason = (
+                    client.close_reason
+                    or self._drop_reason
+                    or ConnectionLostError(f"{self._where} closed the session")
+                )
                 self.last_error = reason
                 self._mark_lost(ConnectionLost(epoch, reason, self._saw_shutdown))
                 delay = self.next_delay(failures, after_shutdown=self._saw_shutdown)

@@ -53,7 +53,7 @@ async def test_runs_until_sigterm_then_drains(nats_url: str, tag: str, tmp_path:
 async def test_unreachable_broker_is_one_line_exit_3(tmp_path: Path) -> None:
     config = tmp_path / "fleet.toml"
     config.write_text(
-        '[nats]\nurl = "nats://127.0.0.1:1"\nconnect_timeout = 0.5\n[servers.a]\nurl = "tcp://127.0.0.1:1"\n'
+        '[nats]\nurl = "nats://127.0.0.1:1"\nconnect_timeout = 0.5\n[servers.a]\nurl = "tcp://u:p@127.0.0.1:1"\n'
     )
     proc = await run_cli("--config", str(config))
     _, err = await asyncio.wait_for(proc.communicate(), 30)

@@ -118,6 +118,11 @@ def test_valid_file(tmp_path: Path) -> None:
             "fleet.toml: nats.url_env: environment variable NO_SUCH is not set",
         ),
         ('[natss]\n[servers.a]\nurl = "tcp://h"\n', {}, "fleet.toml: unknown key 'natss'"),
+        (
+            '[servers.a]\nurl = "tcp://h"\n',
+            {},
+            "fleet.toml: servers.a.url: names no user: use tcp://user@host",
+        ),
     ],
 )
 def test_errors_are_one_clear_line(tmp_path: Path, text: str, env: dict[str, str], expected: str) -> None:
@@ -138,7 +143,7 @@ def test_secret_never_in_errors(tmp_path: Path) -> None:
 def test_missing_file_and_unknown_server(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot read the config file"):
         load_config(tmp_path / "nope.toml")
-    cfg = parse_config({"servers": {"a": {"url": "tcp://h"}}})
+    cfg = parse_config({"servers": {"a": {"url": "tcp://u:p@h"}}})
     with pytest.raises(ValueError, match="no server named 'b'"):
         cfg.only(["b"])
 

@@ -277,6 +277,8 @@ def _server(sid: str, table: Any, source: str, environ: Mapping[str, str], base:
         ping_interval=ping or None,
     )
     r.check_unknown()
+    if not display.has_credentials:  # the bridge must log in to read events
+        raise r.fail("url", "names no user: use tcp://user@host with secret_env or secret_file")
     return cfg
 
 

@@ -1,4 +1,4 @@
-"""Link: one Asterisk server's side of the bridge — connect, read, number, mark gaps, reconnect.
+"""Link: one Asterisk server's side of the bridge — read, number, mark gaps, hold the lease.
 
 Every connection is an **epoch**: a number unique for the server across reconnects, bridge
 restarts and lease hand-overs (the connection time in Unix milliseconds, kept increasing). Each
@@ -15,10 +15,13 @@ Markers, on the server's own subject ``<prefix>.events.<server>.<marker>``:
 - ``_Dropped``: the buffer overflowed and ``dropped`` events were lost (sent when there is
   room again).
 
-Reconnection (a private loop; the shared reconnect supervisor was not available when this was
-written): jittered exponential backoff from ``reconnect_min_delay`` to ``reconnect_max_delay``;
-after ``auth_failures_max`` failed logins in a row the link stops with an error instead of
-hammering Asterisk's ``authlimit``. Nothing is ever re-sent to Asterisk.
+The connection is a :class:`~ami_fast.reconnect.ReconnectingClient` (``link.rc``): jittered
+exponential backoff from ``reconnect_min_delay`` to ``reconnect_max_delay``, a longer first
+wait after ``Event: Shutdown``, the server's ``filters`` re-applied after every login, and after
+``auth_failures_max`` failed logins in a row the link stops (state ``failed``) instead of
+hammering Asterisk's ``authlimit``. With a lease, the supervisor's ``before_connect`` gate waits
+until this bridge holds the server's lease, and losing the lease drops the session
+(``rc.drop``). Nothing is ever re-sent to Asterisk.
 """
 
 from __future__ import annotations
@@ -27,14 +30,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AmiError, AuthenticationError
-from ..factory import Factory
+from ..reconnect import ReconnectingClient
 from .outbox import Entry, Outbox
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ __all__ = ["Link"]
 logger = logging.getLogger("ami_fast.bridge")
 
 _BAD_TOKEN = re.compile(r"[^A-Za-z0-9_-]")
+LEASE_LOST = "lease lost (another bridge holds this server, or the broker is unreachable)"
+STOPPING = "bridge stopping"
 _dumps = json.dumps
 
 
@@ -89,27 +92,40 @@ class Link:
         self.seq = 0
         self._head = ""
         self._epoch_open = False
-        self._stopping = asyncio.Event()
-        self._lease_lost = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._session_epoch = 0  # the epoch of the session in self.client
+        self._stopping = False
+        self._drop_reason: str | None = None  # why the link dropped the session itself
+        self._watcher: asyncio.Task[None] | None = None
         self._keeper: asyncio.Task[None] | None = None
         self.state = "starting"  # starting, waiting_lease, connecting, connected, backoff, failed, stopped
-        self.error: str | None = None
+        self.error: str | None = None  # why the link gave up (state "failed")
         # counters
         self.connects = 0
-        self.connect_failures = 0
-        self.auth_failures_in_row = 0
         self.events_received = 0
         self.events_filtered = 0
         self.markers = 0
         self.dispatch_dropped = 0  # dropped by the client's own dispatch queue (closed epochs)
-        self._client_dropped_base = 0
+        self.rc = ReconnectingClient(
+            server.url,
+            events=server.events,
+            filters=server.filters,
+            before_connect=self._before_connect,
+            # The old private loop capped the first delay at the maximum too.
+            backoff_initial=min(options.reconnect_min_delay, options.reconnect_max_delay),
+            backoff_max=options.reconnect_max_delay,
+            max_auth_failures=options.auth_failures_max,
+            connect_timeout=server.connect_timeout,
+            login_timeout=server.connect_timeout,
+            ping_interval=server.ping_interval,
+        )
+        self.rc.on_event(None, self._on_event)
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._task = loop.create_task(self._run(), name=f"ami-fast bridge link {self.server.id}")
+        self.rc.start()
+        self._watcher = loop.create_task(self._watch(), name=f"ami-fast bridge link {self.server.id}")
         if self.lease is not None:
             self._keeper = loop.create_task(
                 self._keep_lease(), name=f"ami-fast bridge lease {self.server.id}"
@@ -117,9 +133,20 @@ class Link:
 
     async def stop(self) -> None:
         """Disconnect (ending the epoch with a ``_ConnectionLost`` marker) and stop."""
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
+        self._stopping = True
+        await self.rc.close()  # Logoff; an attempt (or the lease gate) in progress is abandoned
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        client = self.client
+        if client is not None:
+            # Every event read before the close is delivered (and numbered) before the marker.
+            try:
+                await asyncio.wait_for(client.wait_closed(), 30.0)
+            except asyncio.TimeoutError:  # a stuck transport must not wedge the link
+                logger.error("bridge %s: the AMI connection did not close within 30 s", self.server.id)
+        self._end_session(client, STOPPING)
         if self._keeper is not None:
             self._keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -131,6 +158,11 @@ class Link:
     @property
     def connected(self) -> bool:
         return self.state == "connected"
+
+    @property
+    def connect_failures(self) -> int:
+        """Failed connection attempts (refused logins included)."""
+        return self.rc.stats["failed_attempts"]
 
     @property
     def dropped_by_client(self) -> int:
@@ -220,155 +252,88 @@ class Link:
             self.box.drops_unreported = 0
         self._marker("_ConnectionLost", {"reason": reason, "events": self.events_received})
 
-    # -- connection loop --------------------------------------------------------------------
+    # -- sessions (the ReconnectingClient connects; the link numbers and marks) ---------------
 
-    async def _run(self) -> None:
-        opts = self.options
-        failures = 0
-        while not self._stopping.is_set():
-            if self.lease is not None and not await self._wait_for_lease():
-                break
-            self.state = "connecting"
-            self._lease_lost.clear()
-            self._new_epoch()
+    async def _before_connect(self) -> None:
+        """The supervisor's gate, before every attempt: hold the lease, then a new epoch."""
+        if self.client is not None or self._epoch_open:  # a session the watcher never saw
+            self._end_session(self.client, self._lost_reason(self.client))
+        if self.lease is not None:
+            await self._wait_for_lease()
+        self._drop_reason = None
+        self.state = "connecting"
+        self._new_epoch()
+
+    async def _watch(self) -> None:
+        """Follow the supervisor's sessions: mark each one's start and end."""
+        while True:
             try:
-                client = await self._connect_unless_stopped()
-                if client is None:
-                    break
-            except AuthenticationError as exc:
-                self.connect_failures += 1
-                self.auth_failures_in_row += 1
-                self.error = f"login failed: {exc.message or exc}"
-                if self.auth_failures_in_row >= opts.auth_failures_max:
+                client = await self.rc.wait_connected()
+            except Exception as exc:  # the supervisor gave up (or was closed by stop())
+                if not self._stopping:
                     self.state = "failed"
-                    logger.error(
-                        "bridge %s: login failed %d times in a row (%s); giving up on this server",
-                        self.server.id,
-                        self.auth_failures_in_row,
-                        exc.message or exc,
-                    )
-                    break
-                logger.warning("bridge %s: %s", self.server.id, self.error)
-                failures += 1
-            except (OSError, TimeoutError, asyncio.TimeoutError, AmiError) as exc:
-                self.connect_failures += 1
-                self.error = f"connect failed: {exc}"
-                if failures in (0, 5) or failures % 50 == 0:
-                    logger.warning("bridge %s: %s (%s)", self.server.id, self.error, self.server.display_url)
-                failures += 1
-            else:
-                failures = 0
-                self.auth_failures_in_row = 0
-                self.error = None
-                reason = await self._session(client)
-                if self._stopping.is_set():
-                    break
+                    self.error = str(exc)
+                    logger.error("bridge %s: %s; giving up on this server", self.server.id, exc)
+                return
+            self.client = client
+            self._session_epoch = self.epoch
+            self.state = "connected"
+            if not self._epoch_open:
+                self._open_epoch()  # no event yet: mark the new epoch now
+            if self._on_connected is not None:
+                self._on_connected(self)
+            if self.lease is not None and not self.lease.held:  # lost while logging in
+                self._drop(LEASE_LOST)
+            # The close listeners run after every event of the session was delivered.
+            await client.wait_closed()
+            self._end_session(client, self._lost_reason(client))
+
+    def _end_session(self, client: Client | None, reason: str) -> None:
+        """Close the epoch (once) with a ``_ConnectionLost`` marker."""
+        if client is not None and client is self.client:
+            self.client = None
+            self.dispatch_dropped += client.stats.events_dropped
+            if self._on_disconnected is not None:
+                self._on_disconnected(self)
+            if not self._stopping:
                 logger.warning("bridge %s: connection lost: %s", self.server.id, reason)
+        # Guard: a late watcher must not close the epoch a newer attempt opened.
+        if client is None or self._session_epoch == self.epoch:
+            self._close_epoch(reason)
+        if self.state == "connected":
             self.state = "backoff"
-            delay = min(opts.reconnect_max_delay, opts.reconnect_min_delay * 2 ** min(failures, 16))
-            await self._sleep(delay * random.uniform(0.5, 1.0))
-        if self.state != "failed":
-            self.state = "stopped"
 
-    async def _connect_unless_stopped(self) -> Client | None:
-        """``_connect()``, abandoned (``None``) when ``stop()`` comes first."""
-        attempt = asyncio.ensure_future(self._connect())
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait([attempt, stopping], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-        if attempt.done():
-            client = attempt.result()
-            if not self._stopping.is_set():
-                return client
-            await self._session(client)  # connected just as we stopped: close it with its markers
-            return None
-        attempt.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await attempt
-        return None
+    def _lost_reason(self, client: Client | None) -> str:
+        if self._stopping:
+            return STOPPING
+        if self._drop_reason is not None:
+            return self._drop_reason
+        reason = client.close_reason if client is not None else self.rc.last_error
+        return str(reason or "closed by the server")
 
-    async def _connect(self) -> Client:
-        factory = Factory(
-            events=self.server.events,
-            on_event=self._on_event,
-            connect_timeout=self.server.connect_timeout,
-            login_timeout=self.server.connect_timeout,
-            ping_interval=self.server.ping_interval,
-        )
-        client = await factory.create_client(self.server.url)
-        self._client_dropped_base = client.stats.events_dropped
-        for expr in self.server.filters:
-            try:
-                await client.request(client.create_action("Filter", {"Operation": "Add", "Filter": expr}))
-            except AmiError as exc:
-                logger.warning("bridge %s: Filter %r refused: %s", self.server.id, expr, exc)
-        return client
-
-    async def _session(self, client: Client) -> str:
-        """Run one connection until it ends; returns why."""
-        self.client = client
-        self.state = "connected"
-        if not self._epoch_open:
-            self._open_epoch()  # no event yet: mark the new epoch now
-        if self._on_connected is not None:
-            self._on_connected(self)
-        waits = [
-            asyncio.ensure_future(client.wait_closed()),
-            asyncio.ensure_future(self._stopping.wait()),
-            asyncio.ensure_future(self._lease_lost.wait()),
-        ]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
-        if self._stopping.is_set():
-            reason = "bridge stopping"
-        elif self._lease_lost.is_set():
-            reason = "lease lost (another bridge holds this server, or the broker is unreachable)"
-        else:
-            reason = str(client.close_reason or "closed by the server")
-        if self._on_disconnected is not None:
-            self._on_disconnected(self)
-        if not client.closed:
-            client.close()
-        # Every event read before the close is delivered (and numbered) before the marker.
-        try:
-            await asyncio.wait_for(client.wait_closed(), 30.0)
-        except asyncio.TimeoutError:  # a stuck transport must not wedge the link
-            logger.error("bridge %s: the AMI connection did not close within 30 s", self.server.id)
-        self.dispatch_dropped += client.stats.events_dropped
-        self.client = None
-        self._close_epoch(reason)
-        return reason
-
-    async def _sleep(self, delay: float) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), delay)
+    def _drop(self, reason: str) -> None:
+        self._drop_reason = reason
+        self.rc.drop(reason)
 
     # -- lease ------------------------------------------------------------------------------
 
-    async def _wait_for_lease(self) -> bool:
+    async def _wait_for_lease(self) -> None:
+        """Until this bridge holds the lease (``stop()`` cancels the wait)."""
         lease = self.lease
         assert lease is not None
         warned = False
-        while not self._stopping.is_set():
-            if lease.held:
-                return True
+        while not lease.held:
             self.state = "waiting_lease"
             try:
                 if await lease.try_acquire():
                     logger.info("bridge %s: lease acquired", self.server.id)
-                    return True
+                    return
                 if not warned:
                     logger.info("bridge %s: held by %s; standing by", self.server.id, lease.holder)
                     warned = True
             except Exception as exc:  # broker down: keep trying
                 logger.debug("bridge %s: lease attempt failed: %r", self.server.id, exc)
-            await self._sleep(min(lease.renew_every, 2.0))
-        return False
+            await asyncio.sleep(min(lease.renew_every, 2.0))
 
     async def _keep_lease(self) -> None:
         lease = self.lease
@@ -384,4 +349,4 @@ class Link:
                 logger.debug("bridge %s: lease renewal failed: %r", self.server.id, exc)
             if not ok:
                 logger.warning("bridge %s: lease lost; disconnecting from Asterisk", self.server.id)
-                self._lease_lost.set()
+                self._drop(LEASE_LOST)
