@@ -97,10 +97,10 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_connection_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as s:
+    with socket.socket() as s:  # bound but not listening: refused, and nobody can take the port
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    code, out, err = run(capsys, "ping", "--url", f"ami:x@127.0.0.1:{port}")
+        code, out, err = run(capsys, "ping", "--url", f"ami:x@127.0.0.1:{port}")
     assert code == cli.EXIT_CONNECT and out == ""
     assert "connection refused" in one_line(err)
 

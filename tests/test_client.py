@@ -165,6 +165,7 @@ async def test_timeout_forgets_the_action_id(srv: FakeAsterisk, client: Client) 
         await client.request(client.create_action("Slow"), timeout=0.05)
     assert isinstance(info.value, TimeoutError)
     assert client.stats.requests_timed_out == 1 and not client.is_busy
+    await eventually(lambda: bool(late))  # the client timed out; the server may not have read it yet
     conn, action = late[0]
     conn.send_response(action)  # the late reply: counted, dropped, not an error
     await client.request(client.create_action("Ping"))

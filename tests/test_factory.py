@@ -161,11 +161,12 @@ async def test_bad_options_fail_at_construction() -> None:
 async def test_connection_refused() -> None:
     import socket
 
-    with socket.socket() as s:  # a port nobody listens on
+    # A port bound but not listening: refused, and nobody else can take it meanwhile.
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(OSError):
-        await Factory(connect_timeout=5).create_client(f"127.0.0.1:{port}")
+        with pytest.raises(OSError):
+            await Factory(connect_timeout=5).create_client(f"127.0.0.1:{port}")
 
 
 async def test_connect_timeout(srv: FakeAsterisk) -> None:

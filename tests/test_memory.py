@@ -23,6 +23,7 @@ from ami_fast.client import Client
 from ami_fast.connection import _TOMBSTONES_MAX, AmiConnection, RequestFailed
 from ami_fast.errors import MessageTooLargeError, UsageError
 from ami_fast.messages import Action
+from helpers import eventually
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc (Linux)")
 
@@ -204,7 +205,7 @@ async def test_dispatch_queue_and_streams_are_bounded() -> None:
     stream = client.events(maxsize=10)
     client.data_received(b"Asterisk Call Manager/11.0.0\r\n" + event_chunk(0))
     assert len(client._events) == 100 and client.stats.events_dropped == PER_CHUNK - 100
-    await asyncio.sleep(0.05)
+    await eventually(lambda: stream.dropped + len(stream._queue) == 100)  # the dispatch task ran
     assert len(stream._queue) == 10 and stream.dropped == 90
     client.close()
     client.connection_lost(None)

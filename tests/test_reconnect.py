@@ -303,7 +303,8 @@ async def test_keepalive_miss_is_a_loss_and_reconnects(srv: FakeAsterisk) -> Non
         conn.send_response(action, [("Ping", "Pong")])
 
     srv.on_action("Ping", ping)
-    async with make(srv, ping_interval=0.03, ping_deadline=0.05) as rc:
+    # A deadline generous enough for the second session to survive a loaded machine.
+    async with make(srv, ping_interval=0.03, ping_deadline=1.0) as rc:
         stream = rc.events("Nothing")
         silent.add(live(srv))
         lost, back = await take(stream, 2)

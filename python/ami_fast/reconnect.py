@@ -33,7 +33,8 @@ What it does (and what it never does):
 - **Calls** ``on_reconnect(client, epoch)`` (sync or async) after each *re*-connection (epoch
   >= 2), once the mask and filters are in place and before the session counts as connected
   (``wait_connected``): resynchronise there (``CoreShowChannels``, ``QueueStatus``...) with the
-  client it is given. Its exceptions are logged, never fatal.
+  client it is given (until it returns, ``connected`` is false and ``request()`` fails as while
+  reconnecting). Its exceptions are logged, never fatal.
 - **Gates** every attempt, the first included, on ``before_connect()`` when given: an async
   callable awaited after the backoff wait, which may wait as long as it needs (a lease, a
   maintenance window); :meth:`close` cancels it, and an exception from it stops the supervisor.
@@ -252,8 +253,8 @@ class ReconnectingClient:
     @property
     def client(self) -> Client:
         """The current session's client; ``ConnectionLostError`` while there is none."""
-        client = self._client
-        if client is None or client.closed:
+        client = self._ready_client()
+        if client is None:
             if self._stopped_error is not None:
                 raise self._stopped_error
             raise ConnectionLostError(f"not connected to {self._where} (reconnecting)")
@@ -261,7 +262,16 @@ class ReconnectingClient:
 
     @property
     def connected(self) -> bool:
-        return self._client is not None and not self._client.closed
+        """True while a session is ready: logged in, mask and filters re-applied, hook done."""
+        return self._ready_client() is not None
+
+    def _ready_client(self) -> Client | None:
+        # A session being restored is not ready yet: requests and `connected` wait for it,
+        # so nothing overtakes the re-applied mask, filters and on_reconnect resync.
+        client = self._client
+        if client is None or client.closed or self._connected is None or not self._connected.is_set():
+            return None
+        return client
 
     @property
     def stopped(self) -> bool:
@@ -290,8 +300,9 @@ class ReconnectingClient:
         async def wait() -> Client:
             assert self._connected is not None and self._task is not None
             while True:
-                if self._client is not None and not self._client.closed and self._connected.is_set():
-                    return self._client
+                client = self._ready_client()
+                if client is not None:
+                    return client
                 if self._task.done():
                     raise self._stopped_error or UsageError("the ReconnectingClient is closed")
                 waiter = asyncio.ensure_future(self._connected.wait())

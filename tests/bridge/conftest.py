@@ -157,6 +157,29 @@ async def read_stream(
         await nc.close()
 
 
+async def wait_stored(nats_url: str, stream: str, count: int, timeout: float = 30.0) -> None:
+    """Wait until ``stream`` exists and holds ``count`` messages (a process publishes into it)."""
+    import nats
+    from nats.js.errors import NotFoundError
+
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                if (await js.stream_info(stream)).state.messages >= count:
+                    return
+            except NotFoundError:
+                pass  # not created yet
+            if loop.time() > deadline:
+                raise AssertionError(f"{stream} did not reach {count} messages in time")
+            await asyncio.sleep(0.05)
+    finally:
+        await nc.close()
+
+
 async def wait_for(predicate: Any, timeout: float = 20.0, step: float = 0.02) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

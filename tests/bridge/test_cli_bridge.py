@@ -11,7 +11,7 @@ from pathlib import Path
 import ami_fast
 from ami_fast.simulator import Simulator
 
-from .conftest import read_stream
+from .conftest import read_stream, wait_stored
 
 ENV = {**os.environ, "PYTHONPATH": str(Path(ami_fast.__file__).resolve().parents[1])}
 
@@ -36,7 +36,7 @@ async def test_runs_until_sigterm_then_drains(nats_url: str, tag: str, tmp_path:
         ENV["PBX1_SECRET"] = "amipass"
         proc = await run_cli("--config", str(config), "--servers", "pbx2")
         try:
-            await asyncio.sleep(1.5)
+            await wait_stored(nats_url, f"S{tag}", 3)  # connected, logged in, events flowing
         finally:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)

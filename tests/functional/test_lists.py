@@ -54,13 +54,15 @@ async def test_an_empty_list(ami_server: AmiServer, tag: str) -> None:
         assert len(tree) == 0 and tree.complete
         assert tree.complete_event is not None
         assert tree.complete_event.get_field_value("ListItems") == "0"
-        # And a channel list on an idle server: hang up every Local channel first (a regex
-        # Hangup answers as a list itself), then wait for the channels to go.
-        await sender.hangup("/^Local\\//")
+        # And a channel list on an idle server: hang up every Local channel (a regex Hangup
+        # answers as a list itself) until none is left; again on each round, as an async
+        # Originate queued by an earlier test may bring its channels up only now.
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
+        deadline = loop.time() + 20
+        await sender.hangup("/^Local\\//")
         while len(channels := await sender.core_show_channels()) and loop.time() < deadline:
             await asyncio.sleep(0.1)
+            await sender.hangup("/^Local\\//")
         assert len(channels) == 0 and list(channels) == []
         assert channels.complete_event is not None
         assert channels.complete_event.get_field_value("ListItems") == "0"
