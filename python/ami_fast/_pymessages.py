@@ -2,8 +2,9 @@
 
 A parsed message keeps its own bytes and decodes its fields only when first asked: a consumer
 that reads just ``name`` never pays for the fields, one that reads a few fields pays a byte
-search for each, and the first call that needs them all splits the message once (one decode,
-one regex pass when every line ends in CRLF, an exact line-by-line split otherwise).
+search for each, and the first call that needs them all splits the message once: on CRLF, each
+line looked up in a shared cache of ``(key, value)`` pairs when the message is plain, by the
+exact line-by-line rules otherwise.
 ``FieldLookup`` holds the whole lookup API over a list of ``(key, value)`` pairs, so
 ``messages.Action`` reuses it.
 """
@@ -145,6 +146,37 @@ def _parse_lines(text: str) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
     return items, tuple([key for key, sep, _ in parts if not sep])
 
 
+class _PairCache(dict[bytes, tuple[str, str]]):
+    """Field line (bytes, no line end) -> its ``(key, value)`` pair; bounded, shared by all messages.
+
+    Short lines repeat from message to message (``Privilege: call,all``, ``ChannelStateDesc: Up``,
+    the ``Channel``/``Uniqueid`` lines of every event of a call), so most lookups hit: one C-level
+    dict probe instead of a decode, a partition and a new tuple. The native core keeps the same
+    kind of cache (rust/py/pairs.rs). Longer lines hold mostly unique values: not kept.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, line: bytes) -> tuple[str, str]:
+        key, sep, value = line.decode("utf-8", "surrogateescape").partition(":")
+        if not sep or b"\n" in line:
+            # A colon-less line (the exact path records it) or a bare LF (more than one line):
+            # the caller takes the exact path for the whole message.
+            raise KeyError(line)
+        pair = (key, value.removeprefix(" "))
+        if len(line) <= _CACHED_LINE:
+            if len(self) >= _CACHE_SIZE:
+                self.clear()  # crude but bounded; a busy stream refills it in a few messages
+            self[line] = pair
+        return pair
+
+
+_CACHED_LINE = 64  # bytes: long enough for a BridgeUniqueid line
+_CACHE_SIZE = 4096  # lines
+_pair_cache = _PairCache()
+_pair_of = _pair_cache.__getitem__
+
+
 def _first_index(items: list[tuple[str, str]]) -> dict[str, str]:
     """Folded key -> first value; built from the end so the first occurrence wins."""
     if "".join([k for k, _ in items]).isascii():
@@ -189,7 +221,20 @@ class Message(FieldLookup, _AbcMessage):
         return items
 
     def _split(self) -> list[tuple[str, str]]:
-        items, self._extra = _parse_lines(self._raw[: self._head].decode("utf-8", "surrogateescape"))
+        raw = self._raw
+        head = self._head
+        if head > 2 and raw[head - 2] == 13:
+            # The last line ends in CRLF: split on CRLF and look each line up. A line that is not
+            # a plain field (no colon, or a bare LF inside) raises KeyError: the exact split below.
+            try:
+                items = list(map(_pair_of, raw[: head - 2].split(b"\r\n")))
+            except KeyError:
+                pass
+            else:
+                self._extra = _NO_EXTRA
+                self._items = items
+                return items
+        items, self._extra = _parse_lines(raw[:head].decode("utf-8", "surrogateescape"))
         self._items = items
         return items
 

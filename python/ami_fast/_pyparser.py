@@ -1,6 +1,7 @@
 """The pure-Python AMI parser and action encoder: the executable form of docs/parser-contract.md.
 
-Framing works on bytes with ``bytes.find`` over the whole buffer; fields are decoded lazily by
+Framing works on bytes with ``bytes.find`` (and one regex for the end of a plain message) over
+the whole buffer; fields are decoded lazily by
 the message objects. Between ``feed()`` calls only the unfinished tail is kept, and the search
 for its end resumes where it stopped, so byte-by-byte input stays O(n). Runs of plain messages
 (CRLF-terminated, small, not Follows, lenient mode) take a short loop (``_common_run``); every
@@ -8,6 +9,8 @@ other case goes through the general loop, which implements the contract line for
 """
 
 from __future__ import annotations
+
+import re
 
 from ._pymessages import Event, Message, Response, decode
 from .errors import InvalidActionError, MessageTooLargeError, ProtocolError
@@ -19,6 +22,9 @@ _CR = 13
 _MARKER = b"--END COMMAND--"
 _LOOK_BEHIND = 18  # longest unfinished end sequence: marker + CRLF + CR
 _EXCERPT = 64
+# The first empty line at or after a position: one scan finds both a CRLF and a bare-LF end
+# (two bytes.find calls, one per form, would scan every byte twice).
+_find_end = re.compile(rb"\n\r?\n").search
 
 # Discard states after a size error (normal messages): where the next byte falls.
 _MID = 0  # inside a non-empty line
@@ -358,9 +364,9 @@ class Parser:
         common = not strict and type(buf) is bytes
         while pos < n:
             if common:
-                if 0 <= next_lflf < pos or next_lflf == -2:
-                    next_lflf = buf.find(b"\n\n", pos)
-                pos = self._common_run(buf, pos, n if next_lflf < 0 else next_lflf, out)  # type: ignore[arg-type]
+                pos, lflf = self._common_run(buf, pos, out)  # type: ignore[arg-type]
+                if lflf >= 0:
+                    next_lflf = lflf  # the run stopped at the first bare LF LF: no need to search
                 if pos >= n:
                     break
             c = buf[pos]
@@ -421,33 +427,45 @@ class Parser:
             pos = end
         return pos
 
-    def _common_run(self, buf: bytes, pos: int, stop: int, out: list[Message | ProtocolError]) -> int:
+    def _common_run(self, buf: bytes, pos: int, out: list[Message | ProtocolError]) -> tuple[int, int]:
         """Frame the run of plain messages at ``pos``; return where the general loop takes over.
 
-        Plain: ends at its first CRLF empty line, which lies before ``stop`` (the first bare
-        ``\n\n``), is small enough that no limit can apply, and is not a Follows response.
-        CRLF blank lines between messages are skipped. Anything else (and anything unfinished)
-        is left to the exact general loop.
+        Plain: ends at its first empty line, which is a CRLF one, is small enough that no limit
+        can apply, and is not a Follows response. CRLF blank lines between messages are skipped.
+        Anything else (and anything unfinished) is left to the exact general loop. The second
+        number returned is the first bare ``\n\n`` at or after the returned position when the
+        run stopped at one, else -2 (not known).
         """
-        find = buf.find
+        find_end = _find_end
         small = min(self._max_bytes, 2 * self._max_fields)  # head <= small: no limit applies
         append = out.append
-        while pos < stop:
+        n = len(buf)
+        while pos < n:
             c = buf[pos]
-            if c in (_CR, _LF):
+            if c < 14:  # CR or LF (any other control byte goes to the general loop too)
                 if buf.startswith(b"\r\n", pos):
                     pos += 2
                     continue
                 break
             if (c == 82 or c == 114) and not buf.startswith(b"Response: Success", pos):
                 break  # maybe "Response: Follows"
-            lf = find(b"\n\r\n", pos, stop)
-            if lf < 0 or lf + 1 - pos > small:
+            found = find_end(buf, pos)
+            if found is None:
                 break
-            end = lf + 3
-            append(_classify(buf[pos:end], lf + 1 - pos))
+            lf, end = found.span()
+            if end - lf == 2:
+                return pos, lf
+            if lf + 1 - pos > small:
+                break
+            raw = buf[pos:end]
+            if raw.startswith(b"Event: "):  # _classify's first case, inlined: most traffic
+                nl = raw.index(b"\n", 7)
+                name = raw[7 : nl - 1 if raw[nl - 1] == _CR else nl].decode("utf-8", "surrogateescape")
+                append(Event(raw, end - 2 - pos, "event", name))
+            else:
+                append(_classify(raw, lf + 1 - pos))
             pos = end
-        return pos
+        return pos, -2
 
     def _unfinished(
         self,
