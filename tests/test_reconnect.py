@@ -145,6 +145,32 @@ async def test_reapplies_event_mask_and_filters_before_anything_else(srv: FakeAs
         assert rc.filters == [("Event: Tick", None), ("", "name(UserEvent)")]
 
 
+async def test_a_refused_filter_does_not_stop_the_others(
+    srv: FakeAsterisk, caplog: pytest.LogCaptureFixture
+) -> None:
+    refuse = False
+
+    def filter_(conn: FakeConnection, action: Message) -> None:
+        if refuse and action.get_field_value("Filter") == "Event: Tick":
+            conn.send_error(action, "Filter was formatted incorrectly.")
+        else:
+            conn.send_response(action)
+
+    srv.on_action("Filter", filter_)
+    with caplog.at_level(logging.ERROR, logger="ami_fast.reconnect"):
+        async with make(srv, events="user", filters=["Event: Tick", "Event: Tock"]) as rc:
+            await rc.set_events("call")
+            before = len(srv.received)
+            refuse = True
+            live(srv).close()
+            await eventually(lambda: rc.epoch == 2 and rc.connected)
+            sent = [(m.name, m.get_field_value("Filter")) for m in srv.received[before:]][2:]
+            assert sent == [("Events", None), ("Filter", "Event: Tick"), ("Filter", "Event: Tock")]
+            await rc.request(rc.create_action("Ping"))  # the session was kept
+    refused = [r.getMessage() for r in caplog.records if "re-applying" in r.getMessage()]
+    assert len(refused) == 1 and "Filter was formatted" in refused[0]
+
+
 async def test_hook_not_called_for_first_session_and_errors_are_contained(
     srv: FakeAsterisk, caplog: pytest.LogCaptureFixture
 ) -> None:

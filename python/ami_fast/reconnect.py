@@ -55,6 +55,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Union
 
@@ -571,14 +572,20 @@ class ReconnectingClient:
 
     async def _restore_state(self, client: Client) -> None:
         """Re-apply the event mask and the filters, in order, before anything else is sent."""
+        steps: list[Callable[[], Awaitable[Any]]] = []
+        if self._events_mask is not None:
+            steps.append(partial(client.request, Action("Events", [("EventMask", self._events_mask)])))
+        steps.extend(partial(self._send_filter, client, pair) for pair in self._filters)
         try:
-            if self._events_mask is not None:
-                await client.request(Action("Events", [("EventMask", self._events_mask)]))
-            for pair in self._filters:
-                await self._send_filter(client, pair)
-        except ActionError as exc:
-            # The server refused state it accepted before: keep the session, say so loudly.
-            logger.error("ami-fast reconnect %s: re-applying the session state failed: %s", self._where, exc)
+            for step in steps:
+                try:
+                    await step()
+                except ActionError as exc:
+                    # The server refused state it accepted before: keep the session and the
+                    # remaining steps, say so loudly.
+                    logger.error(
+                        "ami-fast reconnect %s: re-applying the session state failed: %s", self._where, exc
+                    )
         except (AmiError, OSError) as exc:
             # The session died during set-up: the supervisor sees it closed and goes on.
             logger.info("ami-fast reconnect %s: session lost during set-up: %s", self._where, exc)
