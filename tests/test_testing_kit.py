@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from hashlib import md5
 from pathlib import Path
 
@@ -471,3 +472,49 @@ async def test_replay_drives_a_client_with_recorded_action_ids() -> None:
 async def test_pytest_fixture(fake_asterisk: FakeAsterisk) -> None:
     async with ami_fast.connect(fake_asterisk.url, ping_interval=None) as client:
         assert (await client.request(client.create_action("Ping"))).get_field_value("Ping") == "Pong"
+
+
+async def _stalled_wire(srv: FakeAsterisk) -> Wire:
+    """A client whose small receive buffer fills at once, and which then stops reading."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((srv.host, srv.port))
+    return Wire(*await asyncio.open_connection(sock=sock))
+
+
+@pytest.mark.parametrize("write_timeout", [0.1, None])
+async def test_write_timeout_drops_a_client_that_stops_reading(write_timeout: float | None) -> None:
+    async with FakeAsterisk(write_timeout=write_timeout) as srv:
+        reading, stalled = await Wire.open(srv), await _stalled_wire(srv)
+        for wire in (reading, stalled):
+            await login(wire)
+        reader_conn, stalled_conn = srv.active_connections  # in the order they connected
+
+        async def consume() -> None:
+            while await reading.reader.read(1 << 16):
+                pass
+
+        consumer = asyncio.create_task(consume())
+        pushed = 0
+        assert stalled_conn.transport is not None
+        # Flood until the stalled client's kernel buffers are full and bytes wait in the server.
+        while stalled_conn.transport.get_write_buffer_size() < (1 << 17):
+            srv.push_event("UserEvent", {"Privilege": "user,all", "UserEvent": "Flood", "N": pushed})
+            pushed += 1
+            if pushed % 200 == 0:
+                await asyncio.sleep(0)
+        if write_timeout is None:
+            await asyncio.sleep(0.3)  # three times the Asterisk default
+            assert stalled_conn.is_open and not stalled_conn.write_timed_out
+        else:
+            await asyncio.wait_for(stalled_conn.closed.wait(), 10)
+            assert stalled_conn.write_timed_out
+            assert await stalled.eof()  # what the kernel held, then a plain EOF
+            events = [m for m in stalled.inbox if m.name == "UserEvent"]
+            assert 0 < len(events) < pushed  # the tail is lost, as with Asterisk
+            assert b"Goodbye" not in stalled.raw
+        # The client that kept reading made progress all along and is still connected.
+        assert reader_conn.is_open and not reader_conn.write_timed_out
+        consumer.cancel()
+        reading.close()
+        stalled.close()

@@ -169,6 +169,10 @@ class FakeConnection(asyncio.Protocol):
         self._actions_seen = asyncio.Event()
         self.include_filters: list[EventFilter] = []
         self.exclude_filters: list[EventFilter] = []
+        self.write_timed_out = False
+        self._written = 0  # bytes handed to the transport; minus its buffer = bytes sent
+        self._stall: asyncio.TimerHandle | None = None
+        self._stall_sent = 0
 
     def __repr__(self) -> str:
         return f"<FakeConnection user={self.username!r} logged_in={self.logged_in}>"
@@ -211,7 +215,7 @@ class FakeConnection(asyncio.Protocol):
             self._replay = asyncio.get_running_loop().create_task(self._run_replay())
             return
         if self.server.banner is not None:
-            transport.write(f"{self.server.banner}\r\n".encode())
+            self.send_raw(f"{self.server.banner}\r\n".encode())
 
     def data_received(self, data: bytes) -> None:
         self.rx_bytes += data
@@ -256,6 +260,8 @@ class FakeConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed.set()
+        if self._stall is not None:
+            self._stall.cancel()
         if self._replay is not None:
             self._replay.cancel()
         self.server._changed()
@@ -270,7 +276,39 @@ class FakeConnection(asyncio.Protocol):
         """Write bytes as they are (for malformed input, split messages...)."""
         if self.is_open:
             assert self.transport is not None
+            self._written += len(data)
             self.transport.write(data)
+
+    # -- writetimeout: Asterisk ends a session whose write makes no progress in time -------
+
+    def pause_writing(self) -> None:
+        # The kernel buffer is full and bytes wait here, as in Asterisk's event queue.
+        if self.server.write_timeout is not None and self._stall is None:
+            self._stall_sent = self._sent()
+            self._stall = asyncio.get_running_loop().call_later(self.server.write_timeout, self._check_stall)
+
+    def resume_writing(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _sent(self) -> int:
+        assert self.transport is not None
+        return self._written - self.transport.get_write_buffer_size()
+
+    def _check_stall(self) -> None:
+        self._stall = None
+        if not self.is_open:
+            return
+        sent = self._sent()
+        if sent == self._stall_sent:
+            # What the kernel holds still arrives, then a plain EOF; the rest is lost.
+            self.write_timed_out = True
+            self.close()
+            return
+        self._stall_sent = sent
+        assert self.server.write_timeout is not None
+        self._stall = asyncio.get_running_loop().call_later(self.server.write_timeout, self._check_stall)
 
     def send_message(self, first_key: str, first_value: str, fields: Fields = None) -> None:
         self.send_raw(format_message(first_key, first_value, fields))
@@ -399,6 +437,7 @@ class FakeConnection(asyncio.Protocol):
             if direction == "rx-eof":
                 self.end()
                 return
+            self._written += size
             self.transport.write(data[pos : pos + size])
             pos += size
             await asyncio.sleep(0)  # keep chunks separate on the wire as far as possible
@@ -882,6 +921,9 @@ class FakeAsterisk:
             ``Setvar`` know a channel by its ``Channel`` field.
         variables: initial global variables (``srv.variables``).
         database: initial AstDB entries, ``(family, key) -> value`` (``srv.database``).
+        write_timeout: seconds a blocked write may make no progress before the connection is
+            dropped without Goodbye, like manager.conf ``writetimeout`` (Asterisk: 0.1 s).
+            ``None`` (default): never, so a busy test loop cannot cost a test its client.
     """
 
     def __init__(
@@ -900,6 +942,7 @@ class FakeAsterisk:
         channels: Sequence[Mapping[str, Any]] | None = None,
         variables: Mapping[str, str] | None = None,
         database: Mapping[tuple[str, str], str] | None = None,
+        write_timeout: float | None = None,
     ) -> None:
         if users is None:
             self.users: dict[str, FakeUser] = _default_users()
@@ -913,6 +956,7 @@ class FakeAsterisk:
         self.require_login = require_login
         self.fully_booted = fully_booted
         self.security_events = security_events
+        self.write_timeout = write_timeout
         self.commands: dict[str, str] = dict(
             commands if commands is not None else {"core show version": "Asterisk 22.10.1 built by fake"}
         )

@@ -7,7 +7,8 @@ Start the project's test server and point the tests at it (as root)::
     .venv/bin/pytest tests/functional
 
 Without ``AMI_TEST_URL`` every test here is skipped with that hint; with ``AMI_TEST_REQUIRED``
-set (as ``.ci/run`` does) a missing server is an error instead.
+set (as ``.ci/run`` does) a test that cannot run (no server, no TLS URL, no restart command)
+fails instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NoReturn
 
 import pytest
 
@@ -72,13 +74,18 @@ def _server_from_env() -> AmiServer | None:
     )
 
 
+def skip_unless_required(reason: str) -> NoReturn:
+    """Skip, except under ``AMI_TEST_REQUIRED`` (CI), where a test that cannot run is a failure."""
+    if os.environ.get("AMI_TEST_REQUIRED"):
+        pytest.fail(f"AMI_TEST_REQUIRED is set but: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def ami_server() -> AmiServer:
     server = _server_from_env()
     if server is None:
-        if os.environ.get("AMI_TEST_REQUIRED"):
-            pytest.fail("AMI_TEST_REQUIRED is set but AMI_TEST_URL is not; " + ENABLE_HINT)
-        pytest.skip(ENABLE_HINT)
+        skip_unless_required(ENABLE_HINT)
     return server
 
 
@@ -103,5 +110,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def restart_command(ami_server: AmiServer) -> Iterator[list[str]]:
     if ami_server.restart_command is None:
-        pytest.skip("set AMI_TEST_RESTART (scripts/asterisk/env.sh does) to run the restart test")
+        skip_unless_required("set AMI_TEST_RESTART (scripts/asterisk/env.sh does) to run the restart test")
     yield ami_server.restart_command

@@ -12,7 +12,7 @@ import pytest
 
 import ami_fast
 
-from .conftest import AmiServer
+from .conftest import AmiServer, skip_unless_required
 
 
 async def test_plain_login_reports_the_banner_version(ami_server: AmiServer) -> None:
@@ -57,7 +57,7 @@ async def test_each_login_failure_is_an_authentication_error(ami_server: AmiServ
 
 async def test_tls_login_verified_against_the_test_ca(ami_server: AmiServer) -> None:
     if ami_server.tls_url is None or ami_server.ca_file is None:
-        pytest.skip("set AMI_TEST_TLS_URL and AMI_TEST_CA (scripts/asterisk/env.sh does)")
+        skip_unless_required("set AMI_TEST_TLS_URL and AMI_TEST_CA (scripts/asterisk/env.sh does)")
     context = ssl.create_default_context(cafile=ami_server.ca_file)
     async with ami_fast.connect(ami_server.tls_url, ssl=context) as client:
         assert client.transport is not None
@@ -76,7 +76,7 @@ def _make_other_ca(directory: Path) -> Path:
 
 async def test_tls_with_a_wrong_ca_is_refused(ami_server: AmiServer, tmp_path: Path) -> None:
     if ami_server.tls_url is None:
-        pytest.skip("set AMI_TEST_TLS_URL (scripts/asterisk/env.sh does)")
+        skip_unless_required("set AMI_TEST_TLS_URL (scripts/asterisk/env.sh does)")
     context = ssl.create_default_context(cafile=str(_make_other_ca(tmp_path)))
     with pytest.raises(ssl.SSLCertVerificationError):
         await ami_fast.connect(ami_server.tls_url, ssl=context)
