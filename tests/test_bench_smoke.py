@@ -382,3 +382,15 @@ def test_quick_run_in_a_checkout_keeps_the_full_results(tmp_path: Any, monkeypat
     assert json.loads((tmp_path / "benches/results/quick.json").read_text())["quick"] is True
     assert not (tmp_path / "benches/results/latest.json").exists()
     assert not (tmp_path / "docs/perf.svg").exists()
+
+
+def test_partial_full_size_run_keeps_the_full_results(tmp_path: Any, monkeypatch: Any, capsys: Any) -> None:
+    # `--only parse` at full size must not replace the committed JSON and chart with a subset.
+    monkeypatch.setattr(compare, "FULL", TINY)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "benches").mkdir()
+    (tmp_path / "docs").mkdir()
+    assert compare.main(["--only", "parse"]) == 0
+    assert json.loads((tmp_path / "benches/results/partial.json").read_text())["quick"] is False
+    assert not (tmp_path / "benches/results/latest.json").exists()
+    assert not (tmp_path / "docs/perf.svg").exists()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -196,6 +198,66 @@ def test_events_json_lines_with_filters(sim: RunningSimulator, capsys: pytest.Ca
     docs = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and len(docs) == 2
     assert all(d["Channel"].startswith("PJSIP/agent") for d in docs)
+
+
+def test_events_reach_a_pipe_without_waiting_for_more(sim: RunningSimulator) -> None:
+    # A quiet server: each event must leave a block-buffered pipe promptly, not after 256 more.
+    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("AMI_URL", None)
+    env.pop("PYTHONUNBUFFERED", None)  # stdout must be a block-buffered pipe, as for users
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ami_fast", "events", "UserEvent", "--url", sim.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    server = sim.simulator.server  # type: ignore[union-attr]
+    got = b""
+    try:
+        assert proc.stdout is not None
+        # Pushed until the first line arrives: the process may not be logged in yet at first.
+        for attempt in range(100):
+            sim.call(lambda n=attempt: server.push_event("UserEvent", {"UserEvent": f"pipe-{n}"}))
+            if select.select([proc.stdout], [], [], 0.2)[0]:
+                got = os.read(proc.stdout.fileno(), 65536)
+                break
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    doc = json.loads(got.splitlines()[0])
+    assert doc["Event"] == "UserEvent" and doc["UserEvent"].startswith("pipe-")
+
+
+def test_events_into_a_reader_that_goes_away_exits_quietly(sim: RunningSimulator) -> None:
+    # `ami-fast events | head -1`: once the reader is gone the command ends with 0 and no noise.
+    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("AMI_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ami_fast", "events", "UserEvent", "--url", sim.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    server = sim.simulator.server  # type: ignore[union-attr]
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        for attempt in range(100):  # until the first line arrives (it may not be logged in yet)
+            sim.call(lambda n=attempt: server.push_event("UserEvent", {"UserEvent": f"gone-{n}"}))
+            if select.select([proc.stdout], [], [], 0.2)[0]:
+                break
+        proc.stdout.close()  # the reader goes away
+        for attempt in range(200):  # the next events hit the closed pipe
+            sim.call(lambda n=attempt: server.push_event("UserEvent", {"UserEvent": f"more-{n}"}))
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert proc.wait(10) == 0
+        assert proc.stderr.read() == b""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
 
 
 def test_events_rate_line_only_on_a_terminal(

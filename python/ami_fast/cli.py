@@ -323,9 +323,25 @@ def cmd_events(args: argparse.Namespace) -> int:
         rate = _RateLine(sys.stderr.isatty())
         out = sys.stdout
         seen = 0
+        # A pipe is block-buffered: flush at most 50 ms after a line is written, so a quiet
+        # server's events reach `| jq` promptly, without one write(2) per event in a flood.
+        loop = asyncio.get_running_loop()
+        flush_timer: asyncio.TimerHandle | None = None
+        reader_gone = False
+
+        def flush() -> None:
+            nonlocal flush_timer, reader_gone
+            flush_timer = None
+            try:
+                out.flush()
+            except BrokenPipeError:
+                reader_gone = True  # `| head` is done: raised from the loop below, never here
+
         try:
             async with client.events(*args.names) as stream:
                 async for event in stream:
+                    if reader_gone:
+                        raise BrokenPipeError
                     if where and not selected(event):
                         continue
                     doc = message_dict(event)
@@ -335,11 +351,12 @@ def cmd_events(args: argparse.Namespace) -> int:
                     seen += 1
                     rate.tick()
                     if args.count is not None and seen >= args.count:
-                        out.flush()
                         return EXIT_OK
-                    if seen % 256 == 0:
-                        out.flush()
+                    if flush_timer is None:
+                        flush_timer = loop.call_later(0.05, flush)
         finally:
+            if flush_timer is not None:
+                flush_timer.cancel()
             out.flush()
             rate.done()
         reason = client.close_reason
@@ -498,6 +515,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (`ami-fast events | head`): nothing to report.
+        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         code, message = _classify(exc)
         _err(message)

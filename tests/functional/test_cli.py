@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+import ami_fast.sync
+
 from .conftest import AmiServer
 
 
@@ -54,3 +56,41 @@ def test_cli_failures_have_distinct_exit_codes(
     # One line says what failed (a failing CLI command's own output may come before it).
     assert result.stderr.strip().splitlines()[-1].startswith("ami-fast: "), result.stderr
     assert "wrong-secret" not in result.stderr and "amipass" not in result.stderr
+
+
+def test_cli_events_and_a_collection(ami_server: AmiServer, tag: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("AMI_URL", "AMI_SECRET", "PYTHONUNBUFFERED")}
+    args = ["events", "UserEvent", "--where", f"UserEvent={tag}*", "--fields", "UserEvent,Seq"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ami_fast", *args, "--count", "2", "--url", ami_server.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        with ami_fast.sync.connect(ami_server.url) as client:
+            # Sent until the CLI (which may still be logging in) has printed two and exited.
+            for seq in range(100):
+                client.user_event(f"{tag}-{seq}", {"Seq": seq})
+                try:
+                    proc.wait(0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert proc.returncode == 0, err
+    docs = [json.loads(line) for line in out.splitlines()]
+    assert len(docs) == 2, out
+    assert all(set(d) == {"Event", "UserEvent", "Seq"} and d["UserEvent"].startswith(tag) for d in docs)
+
+    listed = _cli("action", "DeviceStateList", "--format", "json", url=ami_server.url)
+    assert listed.returncode == 0, listed.stderr
+    doc = json.loads(listed.stdout)
+    text = json.dumps(doc)
+    assert "DeviceStateListComplete" in text and "DeviceStateChange" in text, text[:500]

@@ -66,7 +66,7 @@ FULL = Sizes(
     e2e_rounds=3,
     requests={1: 10_000, 100: 50_000, 10_000: 100_000},
     memory_parser_messages=10_000_000,
-    memory_client_events=3_000_000,
+    memory_client_events=10_000_000,
     pending_requests=10_000,
 )
 
@@ -409,21 +409,23 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=None,
         help="where to save the results (default in a checkout: benches/results/latest.json, "
-        "or quick.json with --quick)",
+        "or quick.json with --quick, partial.json with --only)",
     )
     parser.add_argument(
         "--svg",
         type=Path,
         default=None,
-        help="where to draw the chart (default in a checkout: docs/perf.svg, full runs only)",
+        help="where to draw the chart (default in a checkout: docs/perf.svg, complete full runs only)",
     )
     args = parser.parse_args(argv)
-    # In a checkout the full run refreshes the committed results and chart; a quick run keeps
-    # its numbers apart, so it never overwrites them.
+    # In a checkout the complete full-size run refreshes the committed results and chart; a
+    # quick or partial (--only) run keeps its numbers apart, so it never overwrites them.
     if Path("benches").is_dir() and Path("docs").is_dir():
+        complete = not args.quick and set(args.only) == set(SECTIONS)
         if args.json is None:
-            args.json = Path("benches/results/quick.json" if args.quick else "benches/results/latest.json")
-        if args.svg is None and not args.quick:
+            name = "latest" if complete else "quick" if args.quick else "partial"
+            args.json = Path(f"benches/results/{name}.json")
+        if args.svg is None and complete:
             args.svg = Path("docs/perf.svg")
     result = run(args.quick, sections=tuple(args.only))
     print(format_table(result))
