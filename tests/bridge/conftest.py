@@ -60,6 +60,12 @@ def nats_url() -> str:
     if not url:
         _skip_or_fail("NATS_TEST_URL is not set")
     assert url is not None
+    # nats-py retries a refused first connect forever: check the broker answers, once.
+    host, _, port = url.partition("://")[2].rpartition("@")[2].rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError as exc:
+        _skip_or_fail(f"no nats-server answers at {url} ({exc})")
     return url
 
 
@@ -80,9 +86,11 @@ async def delete_streams(url: str, names: list[str]) -> None:
         from nats.js.errors import NotFoundError
     except ImportError:
         return
-    try:
-        nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False)
-    except Exception:
+    try:  # bounded: nats-py never gives up on a refused first connect by itself
+        nc = await asyncio.wait_for(
+            nats.connect(url, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False), 10
+        )
+    except (Exception, asyncio.TimeoutError):
         return
     try:
         js = nc.jetstream(timeout=5)

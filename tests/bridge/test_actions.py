@@ -69,13 +69,16 @@ async def test_errors_come_back_as_errors(running: tuple[Bridge, Any, Simulator]
     assert "CR, LF or NUL" in answer["error"]
 
 
-@pytest.mark.parametrize("name", ["Login", "logoff", "Challenge", "Events", "Filter"])
+@pytest.mark.parametrize(
+    "name", ["Login", "logoff", "Challenge", "Events", "Filter", "GetConfig", "GetConfigJSON", "UpdateConfig"]
+)
 async def test_credential_and_session_actions_are_refused(
     running: tuple[Bridge, Any, Simulator], tag: str, name: str
 ) -> None:
     _, nc, sim = running
     before = len(sim.server.received)
-    answer = await ask(nc, tag, {"action": name, "fields": {"Username": "x", "Secret": "y"}})
+    fields = {"Username": "x", "Secret": "y", "Filename": "manager.conf"}
+    answer = await ask(nc, tag, {"action": name, "fields": fields})
     assert answer["ok"] is False and answer["type"] == "Refused"
     assert len(sim.server.received) == before  # nothing reached Asterisk
 

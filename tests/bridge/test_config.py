@@ -140,6 +140,18 @@ def test_secret_never_in_errors(tmp_path: Path) -> None:
     assert "topsecret" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["Login", "Challenge", "Events", "Filter", "GetConfig", "getconfigjson", "UpdateConfig", "CreateConfig"],
+)
+def test_reserved_actions_are_refused_even_when_allowed(name: str) -> None:
+    # GetConfig of manager.conf would carry every AMI secret onto the broker.
+    cfg = parse_config({"servers": {"a": {"url": "tcp://u:p@h", "actions_allow": ["*"]}}})
+    server = cfg.servers[0]
+    assert not server.action_allowed(name)
+    assert server.action_allowed("QueueStatus") and server.action_allowed("Command")
+
+
 def test_missing_file_and_unknown_server(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot read the config file"):
         load_config(tmp_path / "nope.toml")

@@ -15,8 +15,9 @@ Reply (JSON), always one message:
   ``InvalidActionError``, ``NotConnected``, ``Refused``, ``BadRequest``, ``Busy``).
 
 The bridge logs in by itself: ``Login``, ``Logoff``, ``Challenge``, ``Events`` and ``Filter``
-are refused, so no credential ever crosses the broker, and a server's
-``actions_allow``/``actions_deny`` globs narrow the rest. Only the lease holder subscribes
+are refused, and so are ``GetConfig``, ``GetConfigJSON``, ``UpdateConfig`` and ``CreateConfig``
+(manager.conf holds every AMI secret in clear), so no credential ever crosses the broker; a
+server's ``actions_allow``/``actions_deny`` globs narrow the rest. Only the lease holder subscribes
 (queue group ``ami-bridge``), so each request is executed once.
 """
 

@@ -46,8 +46,13 @@ Overflow = Literal["drop_newest", "drop_oldest"]
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 _STREAM = re.compile(r"^[A-Za-z0-9_-]+$")
-# Actions the bridge manages itself (login, event mask, filters); never taken from the broker.
-RESERVED_ACTIONS = frozenset({"login", "logoff", "challenge", "events", "filter"})
+# Actions the bridge manages itself (login, event mask, filters), and the config-file actions:
+# GetConfig(JSON) of manager.conf returns every AMI secret in clear (and pjsip.conf the SIP
+# ones), UpdateConfig/CreateConfig could add a manager user. Never taken from the broker.
+RESERVED_ACTIONS = frozenset(
+    {"login", "logoff", "challenge", "events", "filter"}
+    | {"getconfig", "getconfigjson", "updateconfig", "createconfig"}
+)
 
 
 @dataclass
