@@ -31,8 +31,13 @@ lint: install
 	$(PY) -m mypy.stubtest ami_fast._native --allowlist .stubtest-allowlist
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# Rust tests, then a short fuzz pass: the fuzz regression corpus and 20 s of the seeded loop
+# on a new seed each run (its own workspace, stable toolchain, no libFuzzer; a failure names
+# its seed and input file; rust/fuzz/RUNS.md has the long runs).
 rust-test:
 	cargo test --workspace --quiet
+	cd rust/fuzz && cargo test --quiet --locked --no-default-features
+	cd rust/fuzz && cargo run --quiet --locked --release --no-default-features --bin fuzz_loop -- 20 $$(date +%s)
 
 py-test: install
 	$(PY) -c "import ami_fast, sys; print('implementation:', ami_fast.IMPLEMENTATION); sys.exit(ami_fast.IMPLEMENTATION != 'native')"
