@@ -111,32 +111,31 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a and b else None
 
 
-def _rate(results: list[dict[str, Any]], parser: str, pattern: str) -> float | None:
+def _rate(results: list[dict[str, Any]], parser: str, pattern: str, best: bool = False) -> float | None:
     for r in results:
         if r["parser"] == parser and r["pattern"] == pattern:
+            if best:
+                return r["messages"] / r["best_seconds"] if r.get("best_seconds") else None
             return float(r["msgs_per_s"])
     return None
 
 
-def _e2e_rate(results: list[dict[str, Any]], client: str) -> float | None:
+def _e2e_rate(results: list[dict[str, Any]], client: str, best: bool = False) -> float | None:
     for r in results:
         if r["client"] == client:
+            if best:
+                runs = r.get("runs") or []
+                return max((float(x["events_per_s"]) for x in runs), default=None)
             return float(r["events_per_s"])
     return None
 
 
 def ratios(result: dict[str, Any]) -> dict[str, Any]:
-    p = result.get("parse", {}).get("results", [])
-    e = result.get("end_to_end", {}).get("results", [])
-    values = {
-        "native_vs_panoramisk_name": _ratio(_rate(p, "native", "name"), _rate(p, "panoramisk", "name")),
-        "native_vs_panoramisk_fields": _ratio(_rate(p, "native", "fields"), _rate(p, "panoramisk", "fields")),
-        "native_vs_pure_fields": _ratio(_rate(p, "native", "fields"), _rate(p, "pure", "fields")),
-        "native_vs_rust_core_name": _ratio(_rate(p, "native", "name"), _rate(p, "rust-core", "name")),
-        "pure_vs_naive_fields": _ratio(_rate(p, "pure", "fields"), _rate(p, "naive", "fields")),
-        "e2e_callback_vs_panoramisk": _ratio(_e2e_rate(e, "ami-fast callback"), _e2e_rate(e, "panoramisk")),
-        "e2e_iterator_vs_panoramisk": _ratio(_e2e_rate(e, "ami-fast async for"), _e2e_rate(e, "panoramisk")),
-    }
+    """The target ratios from the medians of the runs (the verdict), and from the best run of
+    each side: on a shared machine noise only ever adds time, so the best runs estimate what
+    the code costs, the medians what a user on a busy machine sees."""
+    medians = _ratio_values(result, best=False)
+    bests = _ratio_values(result, best=True)
     targets = {
         "native_vs_panoramisk_name": 50.0,
         "native_vs_panoramisk_fields": 20.0,
@@ -147,10 +146,32 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
     return {
         name: {
             "value": value,
+            "best": bests[name],
             "target": targets.get(name),
             "met": None if value is None or name not in targets else value >= targets[name],
         }
-        for name, value in values.items()
+        for name, value in medians.items()
+    }
+
+
+def _ratio_values(result: dict[str, Any], *, best: bool) -> dict[str, float | None]:
+    p = result.get("parse", {}).get("results", [])
+    e = result.get("end_to_end", {}).get("results", [])
+
+    def rate(parser: str, pattern: str) -> float | None:
+        return _rate(p, parser, pattern, best)
+
+    def e2e(client: str) -> float | None:
+        return _e2e_rate(e, client, best)
+
+    return {
+        "native_vs_panoramisk_name": _ratio(rate("native", "name"), rate("panoramisk", "name")),
+        "native_vs_panoramisk_fields": _ratio(rate("native", "fields"), rate("panoramisk", "fields")),
+        "native_vs_pure_fields": _ratio(rate("native", "fields"), rate("pure", "fields")),
+        "native_vs_rust_core_name": _ratio(rate("native", "name"), rate("rust-core", "name")),
+        "pure_vs_naive_fields": _ratio(rate("pure", "fields"), rate("naive", "fields")),
+        "e2e_callback_vs_panoramisk": _ratio(e2e("ami-fast callback"), e2e("panoramisk")),
+        "e2e_iterator_vs_panoramisk": _ratio(e2e("ami-fast async for"), e2e("panoramisk")),
     }
 
 
@@ -376,12 +397,18 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append("")
     elif "error" in mem:
         lines += [f"Memory: failed ({mem['error']})", ""]
-    lines += ["Ratios (same run):", "", "| ratio | measured | target | |", "|---|---:|---:|---|"]
+    lines += [
+        "Ratios (same run; the verdict is on the medians, the best runs show the noise-free cost):",
+        "",
+        "| ratio | medians | best runs | target | |",
+        "|---|---:|---:|---:|---|",
+    ]
     for name, r in result.get("ratios", {}).items():
         value = "n/a" if r["value"] is None else f"{r['value']:.2f}x"
+        best = "n/a" if r.get("best") is None else f"{r['best']:.2f}x"
         target = "" if r["target"] is None else f"≥ {r['target']:g}x"
         met = {True: "met", False: "MISSED", None: ""}[r["met"]]
-        lines.append(f"| {name} | {value} | {target} | {met} |")
+        lines.append(f"| {name} | {value} | {best} | {target} | {met} |")
     return "\n".join(lines) + "\n"
 
 
