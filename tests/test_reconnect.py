@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -488,3 +489,44 @@ async def test_drop_during_an_attempt_ends_the_session_it_opens(srv: FakeAsteris
     await rc.wait_connected(5)
     assert rc.epoch == 2 and gated == [0, 1] and len(actions(srv, "Login")) == 2
     await rc.close()
+
+
+async def test_close_during_restore_still_logs_off(srv: FakeAsterisk) -> None:
+    # close() while the first filter is unanswered: the next restore step must not turn the
+    # graceful end (Logoff, events delivered) into an abrupt close.
+    held: list[tuple[FakeConnection, Message]] = []
+    srv.on_action("Filter", lambda conn, action: held.append((conn, action)))
+    rc = make(srv, filters=["Event: A", "Event: B"])
+    rc.start()
+    await eventually(lambda: len(held) == 1)
+    closing = asyncio.ensure_future(rc.close())
+    await eventually(lambda: rc._closing)
+    conn, action = held[0]
+    conn.send_response(action)
+    await asyncio.wait_for(closing, 5)
+    assert len(actions(srv, "Logoff")) == 1
+    assert len(actions(srv, "Filter")) == 1  # nothing else is sent once closing
+    assert rc.stopped and not rc.connected
+
+
+async def test_close_during_login_ends_the_session_even_if_the_cancel_is_lost(srv: FakeAsterisk) -> None:
+    # On Python 3.11, asyncio.wait_for returns a result that is already there instead of
+    # raising the cancellation (the connect in create_client, a request's timeout): close()
+    # must not then wait forever on a session the supervisor goes on to open.
+    rc = make(srv)
+    real = rc._factory.create_client
+    entered = asyncio.Event()
+
+    async def cancel_lost(url: str) -> Client:
+        entered.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()  # what wait_for does when the result is ready
+        return await real(url)
+
+    rc._factory.create_client = cancel_lost  # type: ignore[method-assign]
+    rc.start()
+    await entered.wait()
+    await asyncio.wait_for(rc.close(), 5)
+    assert rc.stopped and not rc.connected
+    await eventually(lambda: not srv.active_connections)
+    assert len(actions(srv, "Logoff")) == 1

@@ -246,7 +246,7 @@ class ReconnectingClient:
         self._drop_reason: BaseException | None = None  # drop() since the last attempt began
 
     def __repr__(self) -> str:
-        state = "stopped" if self.stopped else "connected" if self._client is not None else "connecting"
+        state = "stopped" if self.stopped else "connected" if self.connected else "connecting"
         return f"<ReconnectingClient {self._where} epoch={self.epoch} {state}>"
 
     # -- state ------------------------------------------------------------------------
@@ -473,6 +473,8 @@ class ReconnectingClient:
                     await asyncio.sleep(delay)
                 if self.before_connect is not None:
                     await self.before_connect()
+                    if self._closing:
+                        break  # close() came during the gate (its cancellation may be lost)
                 self._drop_reason = None  # a drop from here on ends the session this attempt opens
                 self.stats["attempts"] += 1
                 if self.epoch > 0:
@@ -519,6 +521,12 @@ class ReconnectingClient:
                         delay,
                     )
                     continue
+                if self._closing:
+                    # close() came during the attempt and its cancellation was lost (on 3.11,
+                    # asyncio.wait_for returns a result that is already there): end it here.
+                    with contextlib.suppress(AmiError, OSError):
+                        await client.end(timeout=1.0)
+                    break
                 # Logged in: a new session (epoch) begins, whatever happens next.
                 if self._drop_reason is not None:
                     client.close()  # dropped while logging in: the session ends before it starts
@@ -535,9 +543,9 @@ class ReconnectingClient:
                 await self._restore_state(client)
                 # Ready means resynchronised: the hook runs (with the client in hand) before
                 # wait_connected() and request() see the new session.
-                if not client.closed and epoch > 1 and self.on_reconnect is not None:
+                if not client.closed and not self._closing and epoch > 1 and self.on_reconnect is not None:
                     await self._call_hook(client, epoch)
-                if not client.closed:
+                if not client.closed and not self._closing:
                     self._connected.set()
                 await client.wait_closed()
                 # Every event of the session was dispatched (so a Shutdown was seen) by now.
@@ -587,6 +595,8 @@ class ReconnectingClient:
                         "ami-fast reconnect %s: re-applying the session state failed: %s", self._where, exc
                     )
         except (AmiError, OSError) as exc:
+            if self._closing:
+                return  # close() is ending the session gracefully (Logoff): leave it to it
             # The session died during set-up: the supervisor sees it closed and goes on.
             logger.info("ami-fast reconnect %s: session lost during set-up: %s", self._where, exc)
             client.close()

@@ -3,6 +3,8 @@ gate, the wait after Shutdown, the config's reconnect options."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from typing import Any, cast
 
@@ -166,3 +168,55 @@ async def test_gives_up_after_refused_logins(srv: FakeAsterisk) -> None:
     finally:
         await link.stop()
     assert link.state == "failed" and docs(link) == []
+
+
+async def test_lease_keeper_ends_on_stop_even_if_the_cancel_is_lost() -> None:
+    # On Python 3.11, asyncio.wait_for returns a result that is ready when the cancellation
+    # arrives instead of raising it: the keeper must still end once the link is stopping, or
+    # stop() waits on it forever.
+    lease = StubLease()
+    lease.held, lease.revision = True, 1
+    link = make_link("tcp://u:p@127.0.0.1:1", lease)
+    keeper = asyncio.get_running_loop().create_task(link._keep_lease())
+    renewals = 0
+    plain_renew = lease.renew
+
+    async def renew() -> bool:
+        nonlocal renewals
+        renewals += 1
+        if renewals == 1:  # stop() arrives while this renewal is finishing
+            link._stopping = True
+            keeper.cancel()
+        return await plain_renew()
+
+    lease.renew = renew  # type: ignore[method-assign]
+    await eventually(lambda: renewals >= 1)
+    await asyncio.wait({keeper}, timeout=5)  # a hang guard only
+    assert keeper.done()
+    keeper.cancel()
+
+
+async def test_stop_during_the_lease_gate_even_if_the_cancel_is_lost(srv: FakeAsterisk) -> None:
+    # The same lost cancellation in a lease attempt (a broker request under wait_for): the gate
+    # must give up once the link is stopping, and nothing may connect to Asterisk.
+    lease = StubLease()
+    link = make_link(srv.url, lease)
+    attempts = 0
+    plain_acquire = lease.try_acquire
+
+    async def try_acquire() -> bool:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 2:  # in progress when stop() comes: its cancel is swallowed, it answers
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.Event().wait()
+        return await plain_acquire()
+
+    lease.try_acquire = try_acquire  # type: ignore[method-assign]
+    link.start()
+    await eventually(lambda: attempts >= 2)
+    stopping = asyncio.ensure_future(link.stop())
+    await asyncio.wait({stopping}, timeout=5)  # a hang guard only
+    assert stopping.done() and link.state == "stopped"
+    assert link.rc.stats["attempts"] == 0 and not srv.connections
+    stopping.cancel()

@@ -322,7 +322,7 @@ class Link:
         lease = self.lease
         assert lease is not None
         warned = False
-        while not lease.held:
+        while not lease.held and not self._stopping:  # stop()'s cancel may be lost (3.11 wait_for)
             self.state = "waiting_lease"
             try:
                 if await lease.try_acquire():
@@ -338,7 +338,8 @@ class Link:
     async def _keep_lease(self) -> None:
         lease = self.lease
         assert lease is not None
-        while True:
+        # Not `while True`: on 3.11 stop()'s cancel can be lost in a wait_for whose result is ready.
+        while not self._stopping:
             await asyncio.sleep(min(lease.renew_every, 1.0) if not lease.held else lease.renew_every)
             if lease.revision is None:
                 continue
