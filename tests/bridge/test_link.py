@@ -72,10 +72,18 @@ class StubLease:
 
 def test_reconnect_options_map_onto_the_supervisor() -> None:
     link = make_link(
-        "tcp://u:p@127.0.0.1:1", reconnect_min_delay=0.2, reconnect_max_delay=7.0, auth_failures_max=5
+        "tcp://u:p@127.0.0.1:1",
+        reconnect_min_delay=0.2,
+        reconnect_max_delay=7.0,
+        auth_failures_max=5,
+        shutdown_delay=12.0,
+        auth_failure_delay=0.5,
     )
     rc = link.rc
     assert (rc.backoff_initial, rc.backoff_max, rc.max_auth_failures) == (0.2, 7.0, 5)
+    assert (rc.shutdown_delay, rc.auth_backoff) == (12.0, 0.5)
+    defaults = make_link("tcp://u:p@127.0.0.1:1").rc
+    assert (defaults.shutdown_delay, defaults.auth_backoff) == (5.0, 5.0)
     assert rc.jitter == 0.5  # the old loop's uniform(0.5, 1.0)
     # A maximum below the minimum caps every delay, as the old loop did.
     capped = make_link("tcp://u:p@127.0.0.1:1", reconnect_min_delay=5.0, reconnect_max_delay=0.3).rc

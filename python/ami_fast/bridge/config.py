@@ -89,6 +89,8 @@ class BridgeOptions:
     reconnect_min_delay: float = 0.5
     reconnect_max_delay: float = 30.0
     auth_failures_max: int = 3
+    shutdown_delay: float = 5.0  # the least wait after Event: Shutdown (Asterisk restarting)
+    auth_failure_delay: float = 5.0  # the least wait after a refused login
 
 
 @dataclass
@@ -352,6 +354,8 @@ def parse_config(
         reconnect_min_delay=b.number("reconnect_min_delay", 0.5, minimum=0.01),
         reconnect_max_delay=b.number("reconnect_max_delay", 30.0, minimum=0.01),
         auth_failures_max=b.number("auth_failures_max", 3, minimum=1, integer=True),
+        shutdown_delay=b.number("shutdown_delay", 5.0, minimum=0.0),
+        auth_failure_delay=b.number("auth_failure_delay", 5.0, minimum=0.0),
     )
     b.check_unknown()
     if opts.metrics:

@@ -114,6 +114,8 @@ class Link:
             backoff_initial=min(options.reconnect_min_delay, options.reconnect_max_delay),
             backoff_max=options.reconnect_max_delay,
             max_auth_failures=options.auth_failures_max,
+            shutdown_delay=options.shutdown_delay,
+            auth_backoff=options.auth_failure_delay,
             connect_timeout=server.connect_timeout,
             login_timeout=server.connect_timeout,
             ping_interval=server.ping_interval,
