@@ -9,7 +9,6 @@ import select
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -229,7 +228,7 @@ def test_events_reach_a_pipe_without_waiting_for_more(sim: RunningSimulator) -> 
     assert doc["Event"] == "UserEvent" and doc["UserEvent"].startswith("pipe-")
 
 
-def test_events_into_a_reader_that_goes_away_exits_quietly(sim: RunningSimulator) -> None:
+def test_events_into_a_reader_that_goes_away_exits_quietly_even_when_quiet(sim: RunningSimulator) -> None:
     # `ami-fast events | head -1`: once the reader is gone the command ends with 0 and no noise.
     env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("AMI_URL", None)
@@ -246,13 +245,8 @@ def test_events_into_a_reader_that_goes_away_exits_quietly(sim: RunningSimulator
             sim.call(lambda n=attempt: server.push_event("UserEvent", {"UserEvent": f"gone-{n}"}))
             if select.select([proc.stdout], [], [], 0.2)[0]:
                 break
-        proc.stdout.close()  # the reader goes away
-        for attempt in range(200):  # the next events hit the closed pipe
-            sim.call(lambda n=attempt: server.push_event("UserEvent", {"UserEvent": f"more-{n}"}))
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert proc.wait(10) == 0
+        proc.stdout.close()  # the reader goes away; no event follows (a quiet server)
+        assert proc.wait(10) == 0  # noticed without waiting for the next event
         assert proc.stderr.read() == b""
     finally:
         if proc.poll() is None:

@@ -605,6 +605,24 @@ async def test_lag_warning_when_handlers_fall_behind(
     gate.set()
 
 
+async def test_no_lag_warning_for_time_spent_before_anyone_subscribed(
+    srv: FakeAsterisk, client: Client, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `ami-fast events` logs in, then subscribes: the events queued meanwhile waited for a
+    # listener, not for a slow one.
+    monkeypatch.setattr("ami_fast.client._LAG_WARNING", 0.05)
+    srv.push_event("Tick")
+    await eventually(lambda: client.stats.events_received >= 2)  # FullyBooted + Tick, unheard
+    await asyncio.sleep(0.1)  # idle longer than the (patched) bound, with events queued
+    seen: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="ami_fast.client"):
+        client.on_event("Tock", lambda e: seen.append(e.name))
+        # Bytes read in the same loop turn as the subscription, before the dispatcher wakes.
+        client.data_received(b"Event: Tock\r\n\r\n")
+        await eventually(lambda: seen == ["Tock"])
+    assert not [r for r in caplog.records if "behind" in r.getMessage()]
+
+
 async def test_close_discards_queued_events_and_counts_them(srv: FakeAsterisk, client: Client) -> None:
     gate = asyncio.Event()
     client.on_event("Tick", lambda e: gate.wait())

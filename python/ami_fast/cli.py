@@ -37,8 +37,10 @@ import contextlib
 import fnmatch
 import getpass
 import importlib
+import io
 import json
 import os
+import stat
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -306,6 +308,30 @@ class _RateLine:
             sys.stderr.flush()
 
 
+def _on_pipe_reader_gone(out: TextIO, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` once when the reader of the pipe behind ``out`` goes away (the write
+    end of a pipe is never readable, so the selector reports only that error); returns the
+    undo. Does nothing for a terminal, a file or a loop without ``add_reader``."""
+    try:
+        fd = out.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return lambda: None
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            loop.remove_reader(fd)
+            callback()
+
+        loop.add_reader(fd, fire)
+    except (OSError, ValueError, NotImplementedError, io.UnsupportedOperation):
+        return lambda: None
+
+    def undo() -> None:
+        loop.remove_reader(fd)
+
+    return undo
+
+
 def cmd_events(args: argparse.Namespace) -> int:
     where = parse_assignments(args.where)
     fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
@@ -337,6 +363,16 @@ def cmd_events(args: argparse.Namespace) -> int:
             except BrokenPipeError:
                 reader_gone = True  # `| head` is done: raised from the loop below, never here
 
+        # On a quiet server the next write may be minutes away: notice the reader leaving now.
+        task = asyncio.current_task()
+
+        def gone() -> None:
+            nonlocal reader_gone
+            reader_gone = True
+            if task is not None:
+                task.cancel()
+
+        unwatch = _on_pipe_reader_gone(out, gone)
         try:
             async with client.events(*args.names) as stream:
                 async for event in stream:
@@ -354,7 +390,12 @@ def cmd_events(args: argparse.Namespace) -> int:
                         return EXIT_OK
                     if flush_timer is None:
                         flush_timer = loop.call_later(0.05, flush)
+        except asyncio.CancelledError:
+            if reader_gone:
+                raise BrokenPipeError from None
+            raise
         finally:
+            unwatch()
             if flush_timer is not None:
                 flush_timer.cancel()
             out.flush()

@@ -688,9 +688,13 @@ class Client(asyncio.Protocol):
             )
 
     def _update_subscribed(self) -> None:
+        was_subscribed = self._subscribed
         self._subscribed = bool(self._listeners["event"] or self._by_name or self._streams)
         self._sub_version += 1
         if self._subscribed:
+            if not was_subscribed and self._loop is not None:
+                # Events queued while nobody listened are not handler lag: start the clock now.
+                self._last_progress = self._loop.time()
             self._wakeup.set()
 
     # -- dispatch task ------------------------------------------------------------------
