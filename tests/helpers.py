@@ -10,6 +10,16 @@ import ami_fast
 from ami_fast.client import Client
 from ami_fast.testing import FakeAsterisk, FakeConnection
 
+# ReconnectingClient settings that keep the tests fast.
+RECONNECT_FAST: dict[str, Any] = {
+    "backoff_initial": 0.01,
+    "backoff_max": 0.05,
+    "auth_backoff": 0.01,
+    "shutdown_delay": 0.01,
+    "ping_interval": None,
+    "stable_after": 0.0,
+}
+
 
 async def connect(srv: FakeAsterisk, **options: Any) -> Client:
     """A logged-in client to ``srv``; no keepalive Pings unless ``ping_interval`` is given."""

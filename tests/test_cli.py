@@ -199,28 +199,36 @@ def test_events_json_lines_with_filters(sim: RunningSimulator, capsys: pytest.Ca
     assert all(d["Channel"].startswith("PJSIP/agent") for d in docs)
 
 
-def test_events_reach_a_pipe_without_waiting_for_more(sim: RunningSimulator) -> None:
-    # A quiet server: each event must leave a block-buffered pipe promptly, not after 256 more.
+def events_into_a_pipe(sim: RunningSimulator) -> subprocess.Popen[bytes]:
+    """`ami-fast events UserEvent` with its stdout a block-buffered pipe, as for users."""
     env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("AMI_URL", None)
-    env.pop("PYTHONUNBUFFERED", None)  # stdout must be a block-buffered pipe, as for users
-    proc = subprocess.Popen(
+    env.pop("PYTHONUNBUFFERED", None)
+    return subprocess.Popen(
         [sys.executable, "-m", "ami_fast", "events", "UserEvent", "--url", sim.url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
     )
+
+
+def first_output(proc: subprocess.Popen[bytes], sim: RunningSimulator) -> bytes:
+    """Push UserEvents until the process writes something (it may not be logged in at first)."""
+    assert proc.stdout is not None and proc.stderr is not None
     server = sim.simulator.server  # type: ignore[union-attr]
-    got = b""
+    for attempt in range(100):
+        sim.call(lambda n=attempt: server.push_event("UserEvent", {"UserEvent": f"pipe-{n}"}))
+        if select.select([proc.stdout], [], [], 0.2)[0]:
+            return os.read(proc.stdout.fileno(), 65536)
+        assert proc.poll() is None, proc.stderr.read()
+    raise AssertionError("no output")
+
+
+def test_events_reach_a_pipe_without_waiting_for_more(sim: RunningSimulator) -> None:
+    # A quiet server: each event must leave a block-buffered pipe promptly, not after 256 more.
+    proc = events_into_a_pipe(sim)
     try:
-        assert proc.stdout is not None
-        # Pushed until the first line arrives: the process may not be logged in yet at first.
-        for attempt in range(100):
-            sim.call(lambda n=attempt: server.push_event("UserEvent", {"UserEvent": f"pipe-{n}"}))
-            if select.select([proc.stdout], [], [], 0.2)[0]:
-                got = os.read(proc.stdout.fileno(), 65536)
-                break
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        got = first_output(proc, sim)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -230,21 +238,10 @@ def test_events_reach_a_pipe_without_waiting_for_more(sim: RunningSimulator) -> 
 
 def test_events_into_a_reader_that_goes_away_exits_quietly_even_when_quiet(sim: RunningSimulator) -> None:
     # `ami-fast events | head -1`: once the reader is gone the command ends with 0 and no noise.
-    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    env.pop("AMI_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ami_fast", "events", "UserEvent", "--url", sim.url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    server = sim.simulator.server  # type: ignore[union-attr]
-    assert proc.stdout is not None and proc.stderr is not None
+    proc = events_into_a_pipe(sim)
     try:
-        for attempt in range(100):  # until the first line arrives (it may not be logged in yet)
-            sim.call(lambda n=attempt: server.push_event("UserEvent", {"UserEvent": f"gone-{n}"}))
-            if select.select([proc.stdout], [], [], 0.2)[0]:
-                break
+        first_output(proc, sim)
+        assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.close()  # the reader goes away; no event follows (a quiet server)
         assert proc.wait(10) == 0  # noticed without waiting for the next event
         assert proc.stderr.read() == b""

@@ -17,16 +17,9 @@ from ami_fast.errors import AuthenticationError, ConnectionLostError
 from ami_fast.messages import Message
 from ami_fast.reconnect import ConnectionLost, Reconnected, ReconnectingClient
 from ami_fast.testing import FakeAsterisk, FakeConnection, FakeUser
-from helpers import eventually, live
+from helpers import RECONNECT_FAST, eventually, live
 
-FAST = {
-    "backoff_initial": 0.01,
-    "backoff_max": 0.05,
-    "auth_backoff": 0.01,
-    "shutdown_delay": 0.01,
-    "ping_interval": None,
-    "stable_after": 0.0,
-}
+FAST = RECONNECT_FAST
 
 
 def make(srv: FakeAsterisk, **options: Any) -> ReconnectingClient:

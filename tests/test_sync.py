@@ -18,19 +18,11 @@ from ami_fast.errors import ActionError, AuthenticationError, ConnectionLostErro
 from ami_fast.reconnect import ConnectionLost, Reconnected
 from ami_fast.simulator import RunningSimulator
 from ami_fast.testing import FakeAsterisk
-from helpers import eventually, live
+from helpers import RECONNECT_FAST, eventually, live
 
 T = TypeVar("T")
 
-# ReconnectingClient settings that keep the tests fast (as in test_reconnect.py).
-FAST: dict[str, Any] = {
-    "backoff_initial": 0.01,
-    "backoff_max": 0.05,
-    "auth_backoff": 0.01,
-    "shutdown_delay": 0.01,
-    "ping_interval": None,
-    "stable_after": 0.0,
-}
+FAST = RECONNECT_FAST
 
 
 @pytest.fixture(scope="module")
