@@ -457,13 +457,7 @@ class Parser:
                 return pos, lf
             if lf + 1 - pos > small:
                 break
-            raw = buf[pos:end]
-            if raw.startswith(b"Event: "):  # _classify's first case, inlined: most traffic
-                nl = raw.index(b"\n", 7)
-                name = raw[7 : nl - 1 if raw[nl - 1] == _CR else nl].decode("utf-8", "surrogateescape")
-                append(Event(raw, end - 2 - pos, "event", name))
-            else:
-                append(_classify(raw, lf + 1 - pos))
+            append(_classify(buf[pos:end], lf + 1 - pos))
             pos = end
         return pos, -2
 

@@ -184,13 +184,31 @@ class EventIterator(Generic[T_co]):
 
 
 class _Blocking:
-    """What both blocking clients share: the loop thread and the ``ActionSender`` methods."""
+    """What both blocking clients share: the loop thread, the ``ActionSender`` methods and
+    ``close()``."""
 
-    _runner: _LoopThread
+    def __init__(self, runner: _LoopThread) -> None:
+        self._runner = runner
+        self._closed = False
 
     def _action_sender(self) -> ActionSender:
         """The sender for one call; runs on the loop thread."""
         raise NotImplementedError
+
+    async def _shut(self) -> None:
+        """Close the asyncio side; runs on the loop thread."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close (see the subclass), stop the loop and join its thread; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._runner.alive:
+                self._runner.run(self._shut(), 10.0)
+        finally:
+            self._runner.stop()
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name in PUBLIC_METHODS:
@@ -232,10 +250,9 @@ class SyncClient(_Blocking):
     """
 
     def __init__(self, client: Client, runner: _LoopThread) -> None:
+        super().__init__(runner)
         self._client = client
-        self._runner = runner
         self._sender = ActionSender(client)
-        self._closed = False
 
     def _action_sender(self) -> ActionSender:
         return self._sender
@@ -292,21 +309,10 @@ class SyncClient(_Blocking):
     def stats(self) -> Any:
         return self._client.stats
 
-    def close(self) -> None:
-        """Close at once (pending requests fail), stop the loop and join its thread."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            if self._runner.alive:
-
-                async def shut() -> None:
-                    self._client.close()
-                    await self._client.wait_closed()
-
-                self._runner.run(shut(), 10.0)
-        finally:
-            self._runner.stop()
+    async def _shut(self) -> None:
+        # close(): at once, pending requests fail.
+        self._client.close()
+        await self._client.wait_closed()
 
     def end(self, timeout: float | None = 10.0) -> None:
         """Wait for pending requests and lists, log off and close; then stop the loop."""
@@ -338,6 +344,16 @@ class SyncClient(_Blocking):
         return f"<SyncClient {self._client!r}>"
 
 
+def _on_new_loop(create: Callable[[], Coroutine[Any, Any, T]]) -> tuple[T, _LoopThread]:
+    """Run ``create()`` on a new loop thread; the thread is stopped if it raises."""
+    runner = _LoopThread()
+    try:
+        return runner.run(create()), runner
+    except BaseException:
+        runner.stop()
+        raise
+
+
 def connect(url: str, **kwargs: Any) -> SyncClient:
     """Connect (and log in) in a private loop thread; same arguments as ``ami_fast.Factory``.
 
@@ -346,17 +362,10 @@ def connect(url: str, **kwargs: Any) -> SyncClient:
     """
     from .factory import Factory
 
-    runner = _LoopThread()
-
     async def create() -> Client:
         return await Factory(**kwargs).create_client(url)
 
-    try:
-        client = runner.run(create())
-    except BaseException:
-        runner.stop()
-        raise
-    return SyncClient(client, runner)
+    return SyncClient(*_on_new_loop(create))
 
 
 class SyncReconnectingClient(_Blocking):
@@ -367,9 +376,8 @@ class SyncReconnectingClient(_Blocking):
     """
 
     def __init__(self, rc: ReconnectingClient, runner: _LoopThread) -> None:
+        super().__init__(runner)
         self._rc = rc
-        self._runner = runner
-        self._closed = False
 
     def _action_sender(self) -> ActionSender:
         # The current session's client, or its ConnectionLostError / the stop error.
@@ -446,16 +454,9 @@ class SyncReconnectingClient(_Blocking):
     def stats(self) -> dict[str, int]:
         return dict(self._rc.stats)
 
-    def close(self) -> None:
-        """Stop reconnecting, log off, end every iterator, stop the loop and join its thread."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            if self._runner.alive:
-                self._runner.run(self._rc.close(), 10.0)
-        finally:
-            self._runner.stop()
+    async def _shut(self) -> None:
+        # close(): stop reconnecting, log off, end every iterator.
+        await self._rc.close()
 
     def __enter__(self) -> SyncReconnectingClient:
         return self
@@ -484,8 +485,6 @@ def connect_reconnecting(
     """
     from .reconnect import ReconnectingClient
 
-    runner = _LoopThread()
-
     async def create() -> ReconnectingClient:
         rc = ReconnectingClient(url, **kwargs)
         try:
@@ -495,9 +494,4 @@ def connect_reconnecting(
             raise
         return rc
 
-    try:
-        rc = runner.run(create())
-    except BaseException:
-        runner.stop()
-        raise
-    return SyncReconnectingClient(rc, runner)
+    return SyncReconnectingClient(*_on_new_loop(create))

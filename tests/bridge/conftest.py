@@ -136,6 +136,7 @@ async def read_stream(
     import json
 
     import nats
+    from nats.js.errors import NotFoundError
 
     nc = await nats.connect(nats_url)
     try:
@@ -143,7 +144,10 @@ async def read_stream(
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            total = (await js.stream_info(stream)).state.messages
+            try:
+                total = (await js.stream_info(stream)).state.messages
+            except NotFoundError:
+                total = 0  # not created yet (by a bridge process still starting)
             if expect is None or total >= expect or loop.time() > deadline:
                 break
             await asyncio.sleep(0.05)
@@ -161,29 +165,6 @@ async def read_stream(
         await asyncio.wait_for(done.wait(), timeout)
         await sub.unsubscribe()
         return out
-    finally:
-        await nc.close()
-
-
-async def wait_stored(nats_url: str, stream: str, count: int, timeout: float = 30.0) -> None:
-    """Wait until ``stream`` exists and holds ``count`` messages (a process publishes into it)."""
-    import nats
-    from nats.js.errors import NotFoundError
-
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            try:
-                if (await js.stream_info(stream)).state.messages >= count:
-                    return
-            except NotFoundError:
-                pass  # not created yet
-            if loop.time() > deadline:
-                raise AssertionError(f"{stream} did not reach {count} messages in time")
-            await asyncio.sleep(0.05)
     finally:
         await nc.close()
 
