@@ -173,6 +173,14 @@ def _answered(data: bytes) -> bool:
     return at >= 0 and data.find(b"\r\n\r\n", at) >= 0
 
 
+def _own(block: bytes) -> bool:
+    """Not an event about another session (see ``transcript``)."""
+    at = block.find(b"\r\nPrivilege: ")
+    if not block.startswith(b"Event: ") or at < 0:
+        return True
+    return block.startswith((b"system,", b"user,"), at + 13)
+
+
 async def transcript(port: int, steps: list[bytes]) -> list[str]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -184,13 +192,13 @@ async def transcript(port: int, steps: list[bytes]) -> list[str]:
                 data += b"<closed>"
                 break
             data += chunk
-        # Stop at the END answer. Security events (SuccessfulAuth, RequestNotAllowed...) are
-        # broadcast asynchronously, also for other sessions (an earlier scenario's refused
-        # Ping), so they may land anywhere: they have their own test below.
+        # Stop at the END answer. Only system and user events come from this session's own
+        # steps; the others are broadcasts about other sessions that may land anywhere (an
+        # earlier scenario's refused Ping as RequestNotAllowed, SuccessfulAuth, a late call
+        # from another test): security events have their own test below.
         at = data.find(b"ActionID: END\r\n")
         data = data if at < 0 else data[: data.find(b"\r\n\r\n", at) + 4]
-        blocks = data.split(b"\r\n\r\n")
-        return mask(b"\r\n\r\n".join(b for b in blocks if b"\r\nPrivilege: security," not in b))
+        return mask(b"\r\n\r\n".join(b for b in data.split(b"\r\n\r\n") if _own(b)))
     finally:
         writer.close()
 
