@@ -105,8 +105,13 @@ async def test_reconnects_across_a_restart_and_restores_the_session(
             lost, before = await until_marker(stream, ConnectionLost)
             assert lost.epoch == 1 and isinstance(lost.error, ami_fast.ConnectionLostError)
             if not crash:
-                # A graceful stop announces itself (and lengthens the first backoff).
-                assert [e.name for e in before] == ["Shutdown"] and lost.shutdown
+                # A graceful stop announces itself, and the marker says so (a longer first
+                # backoff). Asterisk publishes Shutdown through stasis while it tears the
+                # manager down, so on a loaded machine the socket can close first (seen once in
+                # about a dozen CI runs): then no Shutdown, and the marker must not claim one.
+                # The fake-server tests pin the Shutdown handling down deterministically.
+                seen = [e.name for e in before]
+                assert seen in (["Shutdown"], []) and lost.shutdown == (seen == ["Shutdown"])
             else:
                 assert before == [] and not lost.shutdown
             back = await next_item(stream, 180)
